@@ -1,0 +1,179 @@
+/**
+ * NAL_BUFFER: a bounded FIFO of bytes, the read and send halves of every
+ * connection.
+ *
+ * @module
+ */
+
+const EMPTY = new Uint8Array(0);
+
+/**
+ * A fixed-capacity byte FIFO (the seed's `NAL_BUFFER`).
+ *
+ * Data is kept at `[start, end)` of one backing array: taking data from the
+ * front only moves `start`, and the bytes are moved back to offset 0 only when
+ * a writer needs the room, so consuming many small frames costs no copying.
+ *
+ * @example Write, peek and take
+ * ```ts
+ * import { NalBuffer } from "@distcache/distcache/nal";
+ *
+ * const buf = new NalBuffer(8);
+ * buf.write(new Uint8Array([1, 2, 3]));
+ * console.log(buf.used(), buf.readPtr()); // 3 Uint8Array [1, 2, 3]
+ * buf.takeData(null, 2); // discard two bytes
+ * console.log(buf.readPtr()); // Uint8Array [3]
+ * ```
+ */
+export class NalBuffer {
+  #data: Uint8Array = EMPTY;
+  #start = 0;
+  #end = 0;
+
+  /**
+   * Makes a buffer that can hold `size` bytes (0 when omitted: set it later
+   * with {@linkcode NalBuffer.prototype.setSize}).
+   *
+   * @param size Capacity in bytes.
+   */
+  constructor(size = 0) {
+    if (size > 0) this.setSize(size);
+  }
+
+  /** Whether the buffer holds no data. */
+  empty(): boolean {
+    return this.#end === this.#start;
+  }
+
+  /** Whether the buffer has no room left. */
+  full(): boolean {
+    return this.#end - this.#start === this.#data.length;
+  }
+
+  /** Whether the buffer holds some data. */
+  notEmpty(): boolean {
+    return this.#end !== this.#start;
+  }
+
+  /** Whether the buffer has some room left. */
+  notFull(): boolean {
+    return this.#end - this.#start < this.#data.length;
+  }
+
+  /** Bytes of data held. */
+  used(): number {
+    return this.#end - this.#start;
+  }
+
+  /** Bytes of room left. */
+  unused(): number {
+    return this.#data.length - (this.#end - this.#start);
+  }
+
+  /** Capacity in bytes. */
+  size(): number {
+    return this.#data.length;
+  }
+
+  /**
+   * Changes the capacity. Data beyond the new size is cropped (lost), leaving
+   * the buffer full.
+   *
+   * @param size New capacity in bytes (0 or more).
+   * @returns `false` only for a size that is not a non-negative integer.
+   */
+  setSize(size: number): boolean {
+    if (!Number.isInteger(size) || size < 0) return false;
+    if (size === this.#data.length) return true;
+    const keep = Math.min(this.used(), size);
+    const next = size === 0 ? EMPTY : new Uint8Array(size);
+    next.set(this.#data.subarray(this.#start, this.#start + keep));
+    this.#data = next;
+    this.#start = 0;
+    this.#end = keep;
+    return true;
+  }
+
+  /**
+   * Appends as much of `src` as fits.
+   *
+   * @param src Bytes to append.
+   * @returns The number of bytes actually appended.
+   */
+  write(src: Uint8Array): number {
+    const n = Math.min(src.length, this.unused());
+    if (n === 0) return 0;
+    this.#makeRoom(n);
+    this.#data.set(n === src.length ? src : src.subarray(0, n), this.#end);
+    this.#end += n;
+    return n;
+  }
+
+  /**
+   * Moves up to `dest.length` bytes from the front of the buffer into `dest`.
+   *
+   * @param dest Where to copy the data.
+   * @returns The number of bytes moved.
+   */
+  read(dest: Uint8Array): number {
+    return this.takeData(dest, dest.length);
+  }
+
+  /**
+   * A view of the data held (`used()` bytes). It stays valid until the
+   * buffer is next written to or resized.
+   */
+  readPtr(): Uint8Array {
+    return this.#data.subarray(this.#start, this.#end);
+  }
+
+  /**
+   * A view of the free room (`unused()` bytes) at the end of the data. Fill
+   * some of it, then call {@linkcode NalBuffer.prototype.wrote} with the
+   * count.
+   */
+  writePtr(): Uint8Array {
+    this.#makeRoom(this.unused());
+    return this.#data.subarray(this.#end);
+  }
+
+  /**
+   * Removes up to `n` bytes from the front, copying them into `dest` when it
+   * is not null (`NAL_BUFFER_takedata`).
+   *
+   * @param dest Where to copy the bytes, or null to discard them.
+   * @param n Most bytes to remove (at most `dest.length` when copying).
+   * @returns The number of bytes removed.
+   */
+  takeData(dest: Uint8Array | null, n: number): number {
+    let count = Math.min(Math.max(0, Math.floor(n)), this.used());
+    if (dest !== null) {
+      count = Math.min(count, dest.length);
+      dest.set(this.#data.subarray(this.#start, this.#start + count));
+    }
+    this.#start += count;
+    if (this.#start === this.#end) this.#start = this.#end = 0;
+    return count;
+  }
+
+  /**
+   * Marks `n` more bytes of the room returned by
+   * {@linkcode NalBuffer.prototype.writePtr} as data.
+   *
+   * @param n Bytes written at the write pointer.
+   * @returns The number of bytes accepted (at most `unused()`).
+   */
+  wrote(n: number): number {
+    const count = Math.min(Math.max(0, Math.floor(n)), this.#data.length - this.#end);
+    this.#end += count;
+    return count;
+  }
+
+  /** Moves the data back to offset 0 when fewer than `n` bytes follow it. */
+  #makeRoom(n: number): void {
+    if (this.#start === 0 || this.#data.length - this.#end >= n) return;
+    this.#data.copyWithin(0, this.#start, this.#end);
+    this.#end -= this.#start;
+    this.#start = 0;
+  }
+}

@@ -1,0 +1,95 @@
+/**
+ * Error classes shared by every layer of distcache.
+ *
+ * @module
+ */
+
+/**
+ * Base class of every error distcache throws or reports. `code` is a stable
+ * string a caller can switch on; the message names the bad value and what
+ * would have been valid.
+ *
+ * @example Catch any distcache error
+ * ```ts
+ * import { DistcacheError, NalAddress } from "@distcache/distcache/nal";
+ *
+ * try {
+ *   NalAddress.parse("IP:70000");
+ * } catch (err) {
+ *   if (err instanceof DistcacheError) console.error(err.code, err.message);
+ * }
+ * ```
+ */
+export class DistcacheError extends Error {
+  /** Stable, machine-readable error code, e.g. `"ERR_ADDRESS"`. */
+  readonly code: string;
+
+  /**
+   * Makes an error with a code and a message.
+   *
+   * @param code Stable machine-readable code.
+   * @param message What was wrong and what would be valid.
+   * @param options Standard error options (`cause`).
+   */
+  constructor(code: string, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = new.target.name;
+    this.code = code;
+  }
+}
+
+/**
+ * An address string that cannot be parsed or used as asked
+ * (code `ERR_ADDRESS`).
+ *
+ * @example
+ * ```ts
+ * import { NalAddress, NalAddressError } from "@distcache/distcache/nal";
+ *
+ * try {
+ *   NalAddress.parse("TCP:1.2.3.4:80");
+ * } catch (err) {
+ *   console.log(err instanceof NalAddressError); // true
+ * }
+ * ```
+ */
+export class NalAddressError extends DistcacheError {
+  /**
+   * Makes an address error.
+   *
+   * @param message What was wrong with the address.
+   */
+  constructor(message: string) {
+    super("ERR_ADDRESS", message);
+  }
+}
+
+/**
+ * A socket-level failure: listening, connecting, reading or writing
+ * (code `ERR_LISTEN`, `ERR_ADDRESS_IN_USE`, `ERR_CONNECT`, `ERR_IO`).
+ *
+ * Functions that the seed defines as returning a boolean still return
+ * `false`; the error is kept on the object (`listener.error`,
+ * `conn.error`) so that a caller can say why.
+ *
+ * @example
+ * ```ts
+ * import { NalAddress, NalListener } from "@distcache/distcache/nal";
+ *
+ * const list = new NalListener();
+ * const ok = await list.create(NalAddress.parse("UNIX:/no/such/dir/sock"));
+ * if (!ok) console.error(list.error?.code, list.error?.message);
+ * ```
+ */
+export class NalSocketError extends DistcacheError {
+  /**
+   * Makes a socket error.
+   *
+   * @param code One of `ERR_LISTEN`, `ERR_ADDRESS_IN_USE`, `ERR_CONNECT`, `ERR_IO`.
+   * @param message What failed, naming the address.
+   * @param options Standard error options (`cause`: the runtime's error).
+   */
+  constructor(code: string, message: string, options?: ErrorOptions) {
+    super(code, message, options);
+  }
+}
