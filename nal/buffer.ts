@@ -164,7 +164,10 @@ export class NalBuffer {
    * @returns The number of bytes accepted (at most `unused()`).
    */
   wrote(n: number): number {
-    const count = Math.min(Math.max(0, Math.floor(n)), this.#data.length - this.#end);
+    const count = Math.min(
+      Math.max(0, Math.floor(n)),
+      this.#data.length - this.#end,
+    );
     this.#end += count;
     return count;
   }
