@@ -1,0 +1,90 @@
+/**
+ * The cache interface of the server framework (the seed's `DC_CACHE_cb`):
+ * what a store must offer so that {@linkcode DcServer} can serve from it.
+ *
+ * @module
+ */
+
+/** A value, or a promise of one: a cache may answer now or later. */
+export type MaybePromise<T> = T | Promise<T>;
+
+/**
+ * A session store. Every method takes `now`, the server's clock in
+ * milliseconds, so that expiry is decided by the server's time and tests can
+ * inject a clock. Each method may answer synchronously or with a promise;
+ * the server keeps responses in request order either way.
+ *
+ * @example A tiny store backed by a Map (no expiry, no bound)
+ * ```ts
+ * import type { DcCache } from "@distcache/distcache/dc_server";
+ *
+ * const map = new Map<string, Uint8Array>();
+ * const key = (id: Uint8Array) => String.fromCharCode(...id);
+ * const cache: DcCache = {
+ *   add: (_now, _timeoutMs, id, data) =>
+ *     map.has(key(id)) ? false : (map.set(key(id), data.slice()), true),
+ *   get: (_now, id) => map.get(key(id)) ?? null,
+ *   remove: (_now, id) => map.delete(key(id)),
+ *   have: (_now, id) => map.has(key(id)),
+ *   numItems: () => map.size,
+ * };
+ * ```
+ */
+export interface DcCache {
+  /**
+   * Stores a session that expires `timeoutMs` after `now`.
+   *
+   * The store must copy `id` and `data`: the server reuses their memory.
+   *
+   * @returns `false` when a live session with this id is already stored
+   * (the server answers `DC_ADD_ERR_MATCHING_SESSION`).
+   */
+  add(
+    now: number,
+    timeoutMs: number,
+    id: Uint8Array,
+    data: Uint8Array,
+  ): MaybePromise<boolean>;
+  /**
+   * The data of a live session, or null. The returned bytes need only stay
+   * valid until the next call on this cache: the server copies them out at
+   * once.
+   */
+  get(now: number, id: Uint8Array): MaybePromise<Uint8Array | null>;
+  /** Removes a live session; `false` when there was none. */
+  remove(now: number, id: Uint8Array): MaybePromise<boolean>;
+  /** Whether a live session with this id is stored. */
+  have(now: number, id: Uint8Array): MaybePromise<boolean>;
+  /** Number of live sessions (expired ones are purged first). */
+  numItems(now: number): MaybePromise<number>;
+  /** Counters for monitoring, when the store keeps them. */
+  stats?(): DcCacheStats;
+  /** Releases whatever the store holds. */
+  close?(): void;
+}
+
+/** Counters a {@linkcode DcCache} may report. */
+export interface DcCacheStats {
+  /** Sessions stored now (expired ones not yet purged included). */
+  items: number;
+  /** Bytes of ids and data stored now. */
+  bytes: number;
+  /** Sessions dropped early to make room for new ones. */
+  evictions: number;
+  /** Sessions dropped because their time was up. */
+  expirations: number;
+}
+
+/**
+ * Makes a {@linkcode DcCache} holding at most `maxSessions` sessions (the
+ * seed's `cache_new`).
+ *
+ * @example
+ * ```ts
+ * import { createDefaultCache, type DcCacheFactory } from "@distcache/distcache/dc_server";
+ *
+ * const factory: DcCacheFactory = (max) => createDefaultCache(max);
+ * const cache = factory(1000);
+ * ```
+ */
+export type DcCacheFactory = (maxSessions: number) => DcCache;
