@@ -1,0 +1,69 @@
+/**
+ * libnal, the network abstraction layer of distcache: addresses in one
+ * string namespace (`UNIX:`, `IP:`, `IPv4:`, `IPv6:`), byte buffers,
+ * non-blocking connections and listeners, and a selector, over the sockets
+ * of Deno, Bun or Node (chosen at run time, overridable).
+ *
+ * @example Echo one message over a connection pair
+ * ```ts
+ * import { NalConnection, NalSelector } from "@distcache/distcache/nal";
+ *
+ * const a = new NalConnection();
+ * const b = new NalConnection();
+ * NalConnection.createPair(a, b, 4096);
+ * a.getSend().write(new TextEncoder().encode("ping"));
+ * const sel = new NalSelector();
+ * while (b.getRead().empty()) {
+ *   a.io(sel);
+ *   b.io(sel);
+ *   sel.addConn(a);
+ *   sel.addConn(b);
+ *   await sel.select(100_000);
+ * }
+ * console.log(new TextDecoder().decode(b.getRead().readPtr())); // "ping"
+ * ```
+ *
+ * @module
+ */
+
+export {
+  NAL_DEFAULT_BUFFER_SIZE,
+  NAL_MAX_BUFFER_SIZE,
+  NalAddress,
+} from "./address.ts";
+export { NalBuffer } from "./buffer.ts";
+export { NalConnection, type NalConnectionOptions } from "./connection.ts";
+export {
+  decodeBin,
+  decodeChar,
+  decodeUint16,
+  decodeUint32,
+  encodeBin,
+  encodeChar,
+  encodeUint16,
+  encodeUint32,
+  NalCursor,
+} from "./encode.ts";
+export { DistcacheError, NalAddressError, NalSocketError } from "./errors.ts";
+export { NalListener, type NalListenerOptions } from "./listener.ts";
+export {
+  availableAdapters,
+  bunAdapter,
+  defaultAdapter,
+  denoAdapter,
+  detectRuntime,
+  nodeAdapter,
+  type RuntimeAdapter,
+  type RuntimeListener,
+  type RuntimeName,
+  type RuntimeSocket,
+  setDefaultAdapter,
+  type SocketSink,
+  type SocketTarget,
+} from "./runtime/mod.ts";
+export {
+  NAL_SELECT_FLAG_READ,
+  NAL_SELECT_FLAG_RW,
+  NAL_SELECT_FLAG_SEND,
+  NalSelector,
+} from "./selector.ts";

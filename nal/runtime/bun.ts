@@ -1,0 +1,209 @@
+/**
+ * The Bun adapter: `Bun.connect` / `Bun.listen`, TCP and UNIX.
+ *
+ * Bun's `socket.write()` returns how many bytes the kernel took and keeps
+ * nothing: the rest is held here and written on `drain`.
+ *
+ * @module
+ */
+
+import { concatBytes } from "../_util.ts";
+import type {
+  RuntimeAdapter,
+  RuntimeListener,
+  RuntimeSocket,
+  SocketSink,
+  SocketTarget,
+} from "./types.ts";
+
+// The few members of Bun's socket API this adapter uses, so that the file
+// type-checks without Bun's own type package.
+interface BunSocketApi {
+  data: unknown;
+  write(data: Uint8Array): number;
+  end(): void;
+  pause(): void;
+  resume(): void;
+  setNoDelay(on: boolean): void;
+}
+
+interface BunHandlers {
+  open?(socket: BunSocketApi): void;
+  data?(socket: BunSocketApi, data: Uint8Array): void;
+  drain?(socket: BunSocketApi): void;
+  close?(socket: BunSocketApi, error?: Error): void;
+  error?(socket: BunSocketApi, error: Error): void;
+  end?(socket: BunSocketApi): void;
+  connectError?(socket: BunSocketApi, error: Error): void;
+}
+
+interface BunServerApi {
+  readonly port?: number;
+  stop(closeActive?: boolean): void;
+}
+
+type BunConnectOptions =
+  & ({ unix: string } | { hostname: string; port: number })
+  & { socket: BunHandlers };
+
+interface BunGlobal {
+  connect(options: BunConnectOptions): Promise<BunSocketApi>;
+  listen(options: BunConnectOptions): BunServerApi;
+}
+
+function bun(): BunGlobal {
+  return (globalThis as unknown as { Bun: BunGlobal }).Bun;
+}
+
+class BunSocket implements RuntimeSocket {
+  readonly sink: SocketSink;
+  socket: BunSocketApi | null = null;
+  error: Error | undefined;
+  #held: Uint8Array | null = null;
+  #closed = false;
+  #paused = false;
+
+  constructor(sink: SocketSink) {
+    this.sink = sink;
+  }
+
+  opened(socket: BunSocketApi, tcp: boolean): void {
+    this.socket = socket;
+    if (this.#closed) {
+      socket.end();
+      return;
+    }
+    if (tcp) socket.setNoDelay(true);
+    if (this.#paused) socket.pause();
+    this.sink.onOpen();
+    if (this.#held !== null) this.drained();
+  }
+
+  write(data: Uint8Array): boolean {
+    if (this.#closed) return false;
+    if (this.#held !== null || this.socket === null) {
+      this.#held = this.#held === null
+        ? data.slice()
+        : concatBytes([this.#held, data]);
+      return false;
+    }
+    const n = this.socket.write(data);
+    if (n >= data.length) return true;
+    this.#held = data.slice(Math.max(0, n));
+    return false;
+  }
+
+  drained(): void {
+    const held = this.#held;
+    if (held === null || this.socket === null || this.#closed) return;
+    const n = this.socket.write(held);
+    if (n < held.length) {
+      this.#held = held.subarray(Math.max(0, n));
+      return;
+    }
+    this.#held = null;
+    this.sink.onDrain();
+  }
+
+  pause(): void {
+    this.#paused = true;
+    this.socket?.pause();
+  }
+
+  resume(): void {
+    this.#paused = false;
+    this.socket?.resume();
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.socket?.end();
+  }
+
+  closed(error?: Error): void {
+    const wasClosed = this.#closed;
+    this.#closed = true;
+    if (!wasClosed) this.sink.onClose(error ?? this.error);
+  }
+}
+
+function own(socket: BunSocketApi): BunSocket {
+  return socket.data as BunSocket;
+}
+
+// One handler set shared by every socket (Bun's advice): the BunSocket is
+// kept in `socket.data`.
+const shared: BunHandlers = {
+  data: (s, d) => own(s).sink.onData(d),
+  drain: (s) => own(s).drained(),
+  close: (s, err) => own(s)?.closed(err),
+  error: (s, err) => {
+    if (own(s)) own(s).error = err;
+  },
+  end: (s) => s.end(),
+};
+
+function endpoint(
+  target: SocketTarget,
+): { unix: string } | { hostname: string; port: number } {
+  return target.kind === "unix"
+    ? { unix: target.path }
+    : { hostname: target.host, port: target.port };
+}
+
+/**
+ * Sockets through `Bun.connect` / `Bun.listen`.
+ *
+ * @example
+ * ```ts
+ * import { bunAdapter, NalAddress, NalListener } from "@distcache/distcache/nal";
+ *
+ * const list = new NalListener({ adapter: bunAdapter }); // under Bun only
+ * ```
+ */
+export const bunAdapter: RuntimeAdapter = {
+  name: "bun",
+  connect(target: SocketTarget, sink: SocketSink): void {
+    const wrapper = new BunSocket(sink);
+    sink.attach(wrapper);
+    const tcp = target.kind === "tcp";
+    bun().connect({
+      ...endpoint(target),
+      socket: {
+        ...shared,
+        open: (s) => {
+          s.data = wrapper;
+          wrapper.opened(s, tcp);
+        },
+        connectError: (_s, err) => wrapper.closed(err),
+      },
+    }).catch((err: Error) => wrapper.closed(err));
+  },
+  listen(
+    target: SocketTarget,
+    onAccept: () => SocketSink,
+  ): Promise<RuntimeListener> {
+    const tcp = target.kind === "tcp";
+    const server = bun().listen({
+      ...endpoint(target),
+      socket: {
+        ...shared,
+        open: (s) => {
+          const sink = onAccept();
+          const wrapper = new BunSocket(sink);
+          s.data = wrapper;
+          sink.attach(wrapper);
+          wrapper.opened(s, tcp);
+        },
+      },
+    });
+    const bound: SocketTarget = tcp && server.port !== undefined
+      ? { ...target, port: server.port }
+      : target;
+    return Promise.resolve({
+      target: bound, // stop(false): accepted connections outlive the listener, as in C.
+      close: () => server.stop(false),
+    });
+  },
+};

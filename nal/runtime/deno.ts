@@ -1,0 +1,224 @@
+/**
+ * The Deno adapter: `Deno.connect` / `Deno.listen`, TCP and UNIX.
+ *
+ * Deno's sockets are pull-based (`read()` / `write()` promises): a read loop
+ * feeds the sink and parks while paused, and one write is in flight at a
+ * time so that partial writes never interleave (bytes queued meanwhile leave
+ * together in the next write).
+ *
+ * @module
+ */
+
+import { concatBytes } from "../_util.ts";
+import type {
+  RuntimeAdapter,
+  RuntimeListener,
+  RuntimeSocket,
+  SocketSink,
+  SocketTarget,
+} from "./types.ts";
+
+const READ_CHUNK = 65536;
+// Bytes queued or in flight past which write() reports backpressure.
+const WRITE_HIGH_WATER = 65536;
+
+class DenoSocket implements RuntimeSocket {
+  readonly #sink: SocketSink;
+  #conn: Deno.Conn | null = null;
+  #closed = false;
+  #paused = false;
+  #wakeReader: (() => void) | null = null;
+  #queue: Uint8Array[] = [];
+  #pending = 0;
+  #writing = false;
+  #wantDrain = false;
+
+  constructor(sink: SocketSink) {
+    this.#sink = sink;
+  }
+
+  async start(connecting: Promise<Deno.Conn>, tcp: boolean): Promise<void> {
+    let conn: Deno.Conn;
+    try {
+      conn = await connecting;
+    } catch (err) {
+      this.#closed = true;
+      this.#sink.onClose(err as Error);
+      return;
+    }
+    if (this.#closed) {
+      conn.close();
+      return;
+    }
+    this.#conn = conn;
+    if (tcp) (conn as Deno.TcpConn).setNoDelay(true);
+    this.#sink.onOpen();
+    if (this.#queue.length > 0) this.#flush();
+    this.#readLoop();
+  }
+
+  async #readLoop(): Promise<void> {
+    const conn = this.#conn!;
+    const buf = new Uint8Array(READ_CHUNK);
+    let error: Error | undefined;
+    try {
+      while (!this.#closed) {
+        if (this.#paused) {
+          await new Promise<void>((resolve) => this.#wakeReader = resolve);
+          continue;
+        }
+        const n = await conn.read(buf);
+        if (n === null) break;
+        this.#sink.onData(buf.slice(0, n));
+      }
+    } catch (err) {
+      error = err as Error;
+    }
+    this.#finish(error);
+  }
+
+  write(data: Uint8Array): boolean {
+    if (this.#closed) return false;
+    this.#queue.push(data.slice());
+    this.#pending += data.length;
+    if (this.#conn !== null && !this.#writing) this.#flush();
+    if (this.#pending < WRITE_HIGH_WATER) return true;
+    this.#wantDrain = true;
+    return false;
+  }
+
+  async #flush(): Promise<void> {
+    const conn = this.#conn!;
+    this.#writing = true;
+    try {
+      while (this.#queue.length > 0 && !this.#closed) {
+        const data = this.#queue.length === 1
+          ? this.#queue[0]
+          : concatBytes(this.#queue);
+        this.#queue = [];
+        let off = 0;
+        while (off < data.length) off += await conn.write(data.subarray(off));
+        this.#pending -= data.length;
+      }
+    } catch (err) {
+      this.#writing = false;
+      this.#finish(err as Error);
+      return;
+    }
+    this.#writing = false;
+    if (this.#wantDrain && !this.#closed) {
+      this.#wantDrain = false;
+      this.#sink.onDrain();
+    }
+  }
+
+  pause(): void {
+    this.#paused = true;
+  }
+
+  resume(): void {
+    this.#paused = false;
+    this.#wakeReader?.();
+    this.#wakeReader = null;
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    try {
+      this.#conn?.close();
+    } catch {
+      // Already closed by the peer: nothing left to release.
+    }
+    this.#wakeReader?.();
+  }
+
+  #finish(error?: Error): void {
+    const wasClosed = this.#closed;
+    this.close();
+    // After our own close() the owner already knows; report only the peer's.
+    if (!wasClosed) this.#sink.onClose(error);
+  }
+}
+
+function denoConnect(target: SocketTarget): Promise<Deno.Conn> {
+  return target.kind === "unix"
+    ? Deno.connect({ transport: "unix", path: target.path })
+    : Deno.connect({
+      transport: "tcp",
+      hostname: target.host,
+      port: target.port,
+    });
+}
+
+/**
+ * Sockets through `Deno.connect` / `Deno.listen`.
+ *
+ * @example
+ * ```ts
+ * import { denoAdapter, NalAddress, NalListener } from "@distcache/distcache/nal";
+ *
+ * const list = new NalListener({ adapter: denoAdapter });
+ * await list.create(NalAddress.parse("IP:127.0.0.1:0"));
+ * list.close();
+ * ```
+ */
+export const denoAdapter: RuntimeAdapter = {
+  name: "deno",
+  connect(target: SocketTarget, sink: SocketSink): void {
+    const socket = new DenoSocket(sink);
+    sink.attach(socket);
+    // Deno.connect may throw synchronously (e.g. permissions): report it as
+    // a failed connect, like any other.
+    let connecting: Promise<Deno.Conn>;
+    try {
+      connecting = denoConnect(target);
+    } catch (err) {
+      connecting = Promise.reject(err);
+    }
+    socket.start(connecting, target.kind === "tcp");
+  },
+  listen(
+    target: SocketTarget,
+    onAccept: () => SocketSink,
+  ): Promise<RuntimeListener> {
+    const listener: Deno.Listener = target.kind === "unix"
+      ? Deno.listen({ transport: "unix", path: target.path })
+      : Deno.listen({
+        transport: "tcp",
+        hostname: target.host,
+        port: target.port,
+      });
+    let closed = false;
+    (async () => {
+      while (!closed) {
+        let conn: Deno.Conn;
+        try {
+          conn = await listener.accept();
+        } catch {
+          // accept() fails once the listener is closed; a transient failure
+          // (EMFILE) must not end a live listener.
+          if (closed) return;
+          continue;
+        }
+        const sink = onAccept();
+        const socket = new DenoSocket(sink);
+        sink.attach(socket);
+        socket.start(Promise.resolve(conn), target.kind === "tcp");
+      }
+    })();
+    const addr = listener.addr;
+    const bound: SocketTarget =
+      target.kind === "tcp" && addr.transport === "tcp"
+        ? { ...target, port: addr.port }
+        : target;
+    return Promise.resolve({
+      target: bound,
+      close: () => {
+        if (closed) return;
+        closed = true;
+        listener.close();
+      },
+    });
+  },
+};

@@ -1,0 +1,90 @@
+/**
+ * The contract between libnal and a runtime's socket API. An adapter turns
+ * `Deno.connect`, `Bun.connect` or `node:net` into these few calls; nothing
+ * above `nal/runtime/` touches a runtime global.
+ *
+ * @module
+ */
+
+/** Where to connect or listen: a UNIX socket path or a TCP host and port. */
+export type SocketTarget =
+  | { readonly kind: "unix"; readonly path: string }
+  | {
+    readonly kind: "tcp";
+    /** Host name or literal address (without brackets for IPv6). */
+    readonly host: string;
+    readonly port: number;
+    readonly family: 4 | 6;
+  };
+
+/**
+ * A connected socket as an adapter exposes it. Calls never throw; a failure
+ * shows up as {@linkcode SocketSink.onClose} with an error.
+ */
+export interface RuntimeSocket {
+  /**
+   * Hands bytes to the runtime. The view is only valid during the call: an
+   * adapter that keeps bytes for later copies them.
+   *
+   * @returns `true` when the runtime can take more now; `false` when it holds
+   * unsent data (wait for {@linkcode SocketSink.onDrain}).
+   */
+  write(data: Uint8Array): boolean;
+  /** Stops delivering data (flow control). */
+  pause(): void;
+  /** Delivers data again after {@linkcode RuntimeSocket.pause}. */
+  resume(): void;
+  /** Closes the socket. No further callbacks matter after this. */
+  close(): void;
+}
+
+/**
+ * Where a socket's events go. Adapters call these asynchronously (never from
+ * inside `connect`), in order: `attach` first, then `onOpen`, data and drain
+ * events, and `onClose` once.
+ */
+export interface SocketSink {
+  /** Gives the sink the socket it will be fed from. */
+  attach(socket: RuntimeSocket): void;
+  /** The connection is established. */
+  onOpen(): void;
+  /** Bytes arrived; the sink owns `chunk` from now on. */
+  onData(chunk: Uint8Array): void;
+  /** The runtime wrote out everything it was holding. */
+  onDrain(): void;
+  /** The socket closed (peer closed, error, refused connect). */
+  onClose(error?: Error): void;
+}
+
+/** A listening socket as an adapter exposes it. */
+export interface RuntimeListener {
+  /** The bound address (the real port when port 0 was asked for). */
+  readonly target: SocketTarget;
+  /** Stops listening. */
+  close(): void;
+}
+
+/**
+ * One runtime's sockets.
+ *
+ * @example Pick the adapter for this runtime
+ * ```ts
+ * import { defaultAdapter } from "@distcache/distcache/nal";
+ *
+ * console.log(defaultAdapter().name); // "deno", "bun" or "node"
+ * ```
+ */
+export interface RuntimeAdapter {
+  /** `"deno"`, `"bun"` or `"node"`. */
+  readonly name: string;
+  /** Starts connecting; reports through `sink` (attach first, synchronously). */
+  connect(target: SocketTarget, sink: SocketSink): void;
+  /**
+   * Listens; for each accepted socket calls `onAccept` for a sink, then
+   * attaches the socket to it and reports `onOpen`.
+   */
+  listen(
+    target: SocketTarget,
+    onAccept: () => SocketSink,
+  ): Promise<RuntimeListener>;
+}

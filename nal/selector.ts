@@ -1,0 +1,176 @@
+/**
+ * NAL_SELECTOR: wait for "useful network events" on many connections and
+ * listeners at once.
+ *
+ * @module
+ */
+
+import { type NalConnection, transportOf } from "./connection.ts";
+import { listenerCoreOf, type NalListener } from "./listener.ts";
+import type { Waker } from "./transport.ts";
+
+/** Select on a connection for arrived data (room in its read buffer). */
+export const NAL_SELECT_FLAG_READ = 1;
+/** Select on a connection for the chance to send (data in its send buffer). */
+export const NAL_SELECT_FLAG_SEND = 2;
+/** Both {@linkcode NAL_SELECT_FLAG_READ} and {@linkcode NAL_SELECT_FLAG_SEND}. */
+export const NAL_SELECT_FLAG_RW = 3;
+
+/**
+ * A selector (the seed's `NAL_SELECTOR`), with its "two states in one": a
+ * select uses the objects added since the previous select and wipes that
+ * list, so the next select can be prepared while the results of this one
+ * are being used.
+ *
+ * Events: a listener with a connection to accept; a connection with arrived
+ * data while its read buffer is not full (READ), with queued data while the
+ * socket can take it (SEND), whose connect completed, or that closed.
+ *
+ * @example One round of a select loop
+ * ```ts
+ * import { NalAddress, NalListener, NalSelector } from "@distcache/distcache/nal";
+ *
+ * const list = new NalListener();
+ * await list.create(NalAddress.parse("IP:127.0.0.1:0"));
+ * const sel = new NalSelector();
+ * sel.addListener(list);
+ * const events = await sel.select(10_000); // wait at most 10 ms
+ * console.log(events); // 0: nobody connected
+ * list.close();
+ * ```
+ */
+export class NalSelector implements Waker {
+  #conns = new Map<NalConnection, number>();
+  #lists = new Set<NalListener>();
+  #spareConns = new Map<NalConnection, number>();
+  #spareLists = new Set<NalListener>();
+  #waiting: (() => void) | null = null;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+
+  /**
+   * Adds a connection to the next select (`NAL_SELECTOR_add_conn_ex`).
+   *
+   * @param conn The connection.
+   * @param flags Which events to wait for. @default {NAL_SELECT_FLAG_RW}
+   * @returns `false` for a connection that has no socket.
+   */
+  addConn(conn: NalConnection, flags: number = NAL_SELECT_FLAG_RW): boolean {
+    if (transportOf(conn) === undefined) return false;
+    this.#conns.set(conn, (this.#conns.get(conn) ?? 0) | flags);
+    return true;
+  }
+
+  /**
+   * Removes a connection added since the last select.
+   *
+   * @param conn The connection.
+   * @returns Whether it had been added.
+   */
+  delConn(conn: NalConnection): boolean {
+    return this.#conns.delete(conn);
+  }
+
+  /**
+   * Adds a listener to the next select.
+   *
+   * @param list A listening listener.
+   * @returns `false` for a listener that is not listening.
+   */
+  addListener(list: NalListener): boolean {
+    if (listenerCoreOf(list) === undefined) return false;
+    this.#lists.add(list);
+    return true;
+  }
+
+  /**
+   * Removes a listener added since the last select.
+   *
+   * @param list The listener.
+   * @returns Whether it had been added.
+   */
+  delListener(list: NalListener): boolean {
+    return this.#lists.delete(list);
+  }
+
+  /**
+   * Waits until an added object has an event, or the timeout passes.
+   *
+   * @param usecTimeout Most microseconds to wait; omitted: wait indefinitely;
+   *   0: only poll.
+   * @returns How many objects had events (0 on timeout).
+   */
+  async select(usecTimeout?: number): Promise<number> {
+    const conns = this.#conns;
+    const lists = this.#lists;
+    this.#conns = this.#spareConns;
+    this.#lists = this.#spareLists;
+    for (const conn of conns.keys()) transportOf(conn)!.waker = this;
+    for (const list of lists) {
+      const core = listenerCoreOf(list);
+      if (core !== undefined) core.waker = this;
+    }
+    let events = scan(conns, lists);
+    if (events === 0 && usecTimeout !== 0) {
+      const deadline = usecTimeout === undefined
+        ? Infinity
+        : performance.now() + usecTimeout / 1000;
+      while (events === 0) {
+        const left = deadline - performance.now();
+        if (left <= 0) break;
+        await this.#wait(left);
+        events = scan(conns, lists);
+      }
+    }
+    conns.clear();
+    lists.clear();
+    this.#spareConns = conns;
+    this.#spareLists = lists;
+    return events;
+  }
+
+  /** Ends a pending select's wait (called by transports and listeners). */
+  wake(): void {
+    const resolve = this.#waiting;
+    if (resolve === null) return;
+    this.#waiting = null;
+    clearTimeout(this.#timer);
+    resolve();
+  }
+
+  #wait(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      this.#waiting = resolve;
+      if (ms !== Infinity) {
+        this.#timer = setTimeout(() => {
+          this.#waiting = null;
+          resolve();
+        }, Math.max(0, Math.ceil(ms)));
+      }
+    });
+  }
+}
+
+function scan(
+  conns: Map<NalConnection, number>,
+  lists: Set<NalListener>,
+): number {
+  let events = 0;
+  for (const [conn, flags] of conns) {
+    const t = transportOf(conn);
+    if (t === undefined) continue;
+    let hit = t.closed || t.justOpened;
+    t.justOpened = false;
+    if (!hit && (flags & NAL_SELECT_FLAG_READ) !== 0) {
+      hit = t.pending > 0 && conn.getRead().notFull();
+    }
+    if (!hit && (flags & NAL_SELECT_FLAG_SEND) !== 0) {
+      hit = t.open && t.writable && conn.getSend().notEmpty();
+    }
+    if (hit) events++;
+  }
+  for (const list of lists) {
+    const core = listenerCoreOf(list);
+    if (core !== undefined && core.queue.length > 0) events++;
+  }
+  return events;
+}
