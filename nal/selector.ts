@@ -46,6 +46,7 @@ export class NalSelector implements Waker {
   #spareLists = new Set<NalListener>();
   #waiting: (() => void) | null = null;
   #timer: ReturnType<typeof setTimeout> | undefined;
+  #interrupted = false;
 
   /**
    * Adds a connection to the next select (`NAL_SELECTOR_add_conn_ex`).
@@ -114,13 +115,14 @@ export class NalSelector implements Waker {
       const deadline = usecTimeout === undefined
         ? Infinity
         : performance.now() + usecTimeout / 1000;
-      while (events === 0) {
+      while (events === 0 && !this.#interrupted) {
         const left = deadline - performance.now();
         if (left <= 0) break;
         await this.#wait(left);
         events = scan(conns, lists);
       }
     }
+    this.#interrupted = false;
     conns.clear();
     lists.clear();
     this.#spareConns = conns;
@@ -128,7 +130,21 @@ export class NalSelector implements Waker {
     return events;
   }
 
-  /** Ends a pending select's wait (called by transports and listeners). */
+  /**
+   * Makes the pending select (or the next one) return now, even with no
+   * event: how another part of a program ends a select loop's wait, e.g.
+   * to shut it down.
+   */
+  interrupt(): void {
+    this.#interrupted = true;
+    this.wake();
+  }
+
+  /**
+   * Has the pending select look again (called by transports and listeners
+   * when something happened); it goes on waiting if nothing it watches has
+   * an event.
+   */
   wake(): void {
     const resolve = this.#waiting;
     if (resolve === null) return;
