@@ -61,6 +61,7 @@ export {
   type SocketSink,
   type SocketTarget,
 } from "./runtime/mod.ts";
+export { currentPid } from "./runtime/process.ts";
 export {
   NAL_SELECT_FLAG_READ,
   NAL_SELECT_FLAG_RW,
