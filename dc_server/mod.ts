@@ -1,0 +1,39 @@
+/**
+ * libdistcacheserver: the cache server framework (`DcServer`), the cache
+ * interface and its default store, and `serve()`, a whole server in one call.
+ *
+ * @example Start a server, stop it
+ * ```ts
+ * import { serve } from "@distcache/distcache/dc_server";
+ *
+ * const server = await serve({ listen: "IP:127.0.0.1:0", sessions: 10_000 });
+ * console.log(`listening on ${server.addr}`);
+ * await server.close();
+ * ```
+ *
+ * @module
+ */
+
+export type {
+  DcCache,
+  DcCacheFactory,
+  DcCacheStats,
+  MaybePromise,
+} from "./cache.ts";
+export { createDefaultCache, DefaultCache } from "./cache_default.ts";
+export {
+  DEFAULT_SERVER_ADDRESS,
+  DEFAULT_SESSIONS,
+  serve,
+  type ServeOptions,
+  type Server,
+} from "./serve.ts";
+export {
+  DC_CLIENT_FLAG_IN_SERVER,
+  DC_CLIENT_FLAG_NOFREE_CONN,
+  DC_MAX_EXPIRY_MS,
+  DcServer,
+  DcServerClient,
+  type DcServerOptions,
+} from "./server.ts";
+export type { DcServerStats } from "./stats.ts";

@@ -1,0 +1,125 @@
+/**
+ * `serve()`: a whole cache server in one call.
+ *
+ * @module
+ */
+
+import { NalAddress } from "../nal/address.ts";
+import { NalConnection } from "../nal/connection.ts";
+import type { DistcacheError } from "../nal/errors.ts";
+import { NalListener } from "../nal/listener.ts";
+import type { RuntimeAdapter } from "../nal/runtime/types.ts";
+import { NalSelector } from "../nal/selector.ts";
+import type { DcCacheFactory } from "./cache.ts";
+import { DC_CLIENT_FLAG_IN_SERVER, DcServer } from "./server.ts";
+import type { DcServerStats } from "./stats.ts";
+
+/** Default address of {@linkcode serve} and of the `server` tool. */
+export const DEFAULT_SERVER_ADDRESS = "UNIX:/tmp/dcserver";
+/** Default session bound, as the C `dc_server`. */
+export const DEFAULT_SESSIONS = 512;
+
+/** Options for {@linkcode serve}. */
+export interface ServeOptions {
+  /** Address to listen on, in libnal syntax. @default {"UNIX:/tmp/dcserver"} */
+  listen?: string;
+  /** Most sessions kept at once (64 .. 10,000,000 and more). @default {512} */
+  sessions?: number;
+  /** Store to use. @default {createDefaultCache} */
+  cache?: DcCacheFactory;
+  /** Socket adapter. @default {defaultAdapter()} */
+  adapter?: RuntimeAdapter;
+  /** Clock in milliseconds (tests inject one). @default {Date.now} */
+  clock?: () => number;
+  /** Buffer size of client connections (0: the libnal default). @default {0} */
+  bufferSize?: number;
+  /**
+   * Called when a client is dropped for breaking the protocol (corrupt
+   * frame, wrong protocol version): only that client is dropped.
+   */
+  onClientError?: (error: DistcacheError) => void;
+}
+
+/** A running server, as {@linkcode serve} returns it. */
+export interface Server {
+  /** The address listened on (with the real port when port 0 was asked). */
+  readonly addr: string;
+  /** Counters: sessions, bytes, operations by kind, connections... */
+  stats(): DcServerStats;
+  /** Resolves when the server has stopped. */
+  readonly finished: Promise<void>;
+  /** Stops: closes every client and the listener (removing a UNIX socket file). */
+  close(): Promise<void>;
+  /** Same as `close()`, for `await using`. */
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+/**
+ * Starts a cache server and resolves once it listens.
+ *
+ * @example Serve on a UNIX socket, then stop
+ * ```ts
+ * import { serve } from "@distcache/distcache/dc_server";
+ *
+ * const server = await serve({ listen: "UNIX:/tmp/example.sock" });
+ * console.log(server.addr, server.stats().items);
+ * await server.close();
+ * ```
+ *
+ * @throws {NalAddressError} for a bad address.
+ * @throws {NalSocketError} when it cannot listen (port in use, live server on
+ *   the UNIX path, missing directory).
+ */
+export async function serve(options: ServeOptions = {}): Promise<Server> {
+  const addr = NalAddress.parse(
+    options.listen ?? DEFAULT_SERVER_ADDRESS,
+    options.bufferSize ?? 0,
+  );
+  const clock = options.clock ?? Date.now;
+  const sel = new NalSelector();
+  const server = new DcServer(options.sessions ?? DEFAULT_SESSIONS, {
+    cache: options.cache,
+    onWake: () => sel.wake(),
+    onClientError: options.onClientError,
+  });
+  const list = new NalListener({ adapter: options.adapter });
+  if (!(await list.create(addr))) {
+    server.close();
+    throw list.error!;
+  }
+  let closing = false;
+
+  const run = async (): Promise<void> => {
+    let conn = new NalConnection();
+    try {
+      while (!closing) {
+        sel.addListener(list);
+        server.clientsToSelect(sel);
+        await sel.select();
+        if (closing) break;
+        while (list.accept(sel, conn)) {
+          server.newClient(conn, DC_CLIENT_FLAG_IN_SERVER);
+          conn = new NalConnection();
+        }
+        server.clientsIo(clock());
+      }
+    } finally {
+      server.close();
+      list.close();
+    }
+  };
+  const finished = run();
+
+  const close = async (): Promise<void> => {
+    closing = true;
+    sel.interrupt();
+    await finished;
+  };
+  return {
+    addr: list.address(),
+    stats: () => server.stats(clock()),
+    finished,
+    close,
+    [Symbol.asyncDispose]: close,
+  };
+}

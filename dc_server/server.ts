@@ -1,0 +1,429 @@
+/**
+ * DC_SERVER: the server framework of libdistcacheserver. It turns requests
+ * read from client plugs into cache operations and writes the answers back,
+ * byte for byte as the C `dc_server` answers them.
+ *
+ * @module
+ */
+
+import {
+  DC_MAX_ID_LEN,
+  DC_PLUG_FLAG_NOFREE_CONN,
+  DC_MAX_TOTAL_DATA,
+  DcAddErr,
+  DcCmd,
+  DcErr,
+  DcPlug,
+  type DcPlugCommand,
+} from "../dc_enc/mod.ts";
+import { DistcacheError } from "../nal/errors.ts";
+import type { NalConnection } from "../nal/connection.ts";
+import type { NalSelector } from "../nal/selector.ts";
+import type { DcCache, DcCacheFactory } from "./cache.ts";
+import { createDefaultCache } from "./cache_default.ts";
+import { type DcServerStats, OperationCounters } from "./stats.ts";
+
+/** `newClient` flag: `delClient` leaves the connection open. */
+export const DC_CLIENT_FLAG_NOFREE_CONN = 1;
+/**
+ * `newClient` flag: the server owns the client: `clientsIo` serves it and
+ * deletes it when it dies.
+ */
+export const DC_CLIENT_FLAG_IN_SERVER = 2;
+
+/** Longest session lifetime an ADD may ask for: 7 days, in milliseconds. */
+export const DC_MAX_EXPIRY_MS = 604800000;
+
+const RESPONSE_BYTE: Uint8Array[] = [];
+function codeBytes(code: number): Uint8Array {
+  return RESPONSE_BYTE[code] ??= new Uint8Array([code]);
+}
+
+// Marks a request after which the client must be dropped (an ADD payload
+// too short to hold its header, as the C server does).
+const DROP = Symbol("drop");
+type Answer = Uint8Array | typeof DROP;
+
+let factory: DcCacheFactory = createDefaultCache;
+
+/**
+ * A client of a {@linkcode DcServer}: a connection and the plug that speaks
+ * the protocol over it.
+ *
+ * @example
+ * ```ts
+ * import { DC_CLIENT_FLAG_IN_SERVER, DcServer } from "@distcache/distcache/dc_server";
+ * import { NalConnection } from "@distcache/distcache/nal";
+ *
+ * const server = new DcServer(512);
+ * const [a, b] = [new NalConnection(), new NalConnection()];
+ * NalConnection.createPair(a, b, 4096);
+ * const client = server.newClient(a, DC_CLIENT_FLAG_IN_SERVER);
+ * console.log(client.conn === a); // true
+ * ```
+ */
+export class DcServerClient {
+  /** The client's connection. */
+  readonly conn: NalConnection;
+  /** The protocol plug over the connection. */
+  readonly plug: DcPlug;
+  /** `DC_CLIENT_FLAG_*` given to `newClient`. */
+  readonly flags: number;
+  /** Why the client was dropped, when it was for a protocol error. */
+  error: DistcacheError | null = null;
+  /** An answer from an asynchronous cache is awaited. */
+  busy = false;
+  /** Deleted (or found dead); nothing more is done for it. */
+  dead = false;
+
+  /**
+   * Wraps a connection (use {@linkcode DcServer.prototype.newClient}).
+   *
+   * @param conn The client's connection.
+   * @param flags `DC_CLIENT_FLAG_*`.
+   */
+  constructor(conn: NalConnection, flags: number) {
+    this.conn = conn;
+    this.flags = flags;
+    // The server, not the plug, decides whether the connection is closed.
+    this.plug = new DcPlug(conn, DC_PLUG_FLAG_NOFREE_CONN);
+  }
+}
+
+/** Options for {@linkcode DcServer}. */
+export interface DcServerOptions {
+  /** Store to use instead of the one set with `DcServer.setCache`. */
+  cache?: DcCacheFactory;
+  /** Called when the server has work to do outside a select (an async cache answered). */
+  onWake?: () => void;
+  /** Called when a client is dropped for a protocol error. */
+  onClientError?: (error: DistcacheError) => void;
+}
+
+/**
+ * A cache server (the seed's `DC_SERVER`): a cache plus the clients it
+ * serves. Drive it with a selector loop (`clientsToSelect`, `select`,
+ * `clientsIo`), or let {@linkcode serve} do that.
+ *
+ * @example Serve one request over a connection pair
+ * ```ts
+ * import { DC_CLIENT_FLAG_IN_SERVER, DcServer } from "@distcache/distcache/dc_server";
+ * import { DcCmd, DcPlug, DC_PLUG_FLAG_TO_SERVER } from "@distcache/distcache/dc_enc";
+ * import { NalConnection, NalSelector } from "@distcache/distcache/nal";
+ *
+ * const server = new DcServer(512);
+ * const [c, s] = [new NalConnection(), new NalConnection()];
+ * NalConnection.createPair(c, s, 4096);
+ * server.newClient(s, DC_CLIENT_FLAG_IN_SERVER);
+ * const plug = new DcPlug(c, DC_PLUG_FLAG_TO_SERVER);
+ * plug.write(false, 1, DcCmd.HAVE, new TextEncoder().encode("id"));
+ * plug.commit();
+ * const sel = new NalSelector();
+ * while (plug.read(true) === null) {
+ *   plug.io();
+ *   server.clientsIo();
+ *   server.clientsToSelect(sel);
+ *   plug.toSelect(sel);
+ *   await sel.select(100_000);
+ * }
+ * console.log(plug.read(true)?.payload); // Uint8Array [1]: no such session
+ * server.close();
+ * ```
+ */
+export class DcServer {
+  /** Clients owned by the server (`DC_CLIENT_FLAG_IN_SERVER`). */
+  readonly #clients = new Set<DcServerClient>();
+  readonly #cache: DcCache;
+  readonly #counters = new OperationCounters();
+  readonly #options: DcServerOptions;
+
+  /**
+   * Uses `factory` for servers created from now on
+   * (`DC_SERVER_set_cache`).
+   *
+   * @example
+   * ```ts
+   * import { createDefaultCache, DcServer } from "@distcache/distcache/dc_server";
+   *
+   * DcServer.setCache((max) => createDefaultCache(max));
+   * ```
+   */
+  static setCache(cacheFactory: DcCacheFactory): void {
+    factory = cacheFactory;
+  }
+
+  /**
+   * Goes back to the default cache for servers created from now on
+   * (`DC_SERVER_set_default_cache`).
+   *
+   * @example
+   * ```ts
+   * import { DcServer } from "@distcache/distcache/dc_server";
+   *
+   * DcServer.setDefaultCache();
+   * ```
+   */
+  static setDefaultCache(): void {
+    factory = createDefaultCache;
+  }
+
+  /**
+   * Makes a server whose cache holds at most `maxSessions` sessions.
+   *
+   * @param maxSessions Session bound (64 .. 10,000,000 and more).
+   * @param options Cache and callbacks.
+   * @throws {DistcacheError} for a bound the cache rejects.
+   */
+  constructor(maxSessions: number, options: DcServerOptions = {}) {
+    this.#options = options;
+    this.#cache = (options.cache ?? factory)(maxSessions);
+  }
+
+  /**
+   * Live sessions stored, after purging expired ones.
+   *
+   * @param now Server clock in milliseconds. @default {Date.now()}
+   */
+  itemsStored(now: number = Date.now()): number | Promise<number> {
+    return this.#cache.numItems(now);
+  }
+
+  /** Operations handled since creation or the last reset. */
+  numOperations(): number {
+    return this.#counters.operations;
+  }
+
+  /** Sets the operation count back to zero. */
+  resetOperations(): void {
+    this.#counters.reset();
+  }
+
+  /**
+   * Counters: operations by kind, sessions, connections, evictions.
+   *
+   * @param now Server clock in milliseconds. @default {Date.now()}
+   */
+  stats(now: number = Date.now()): DcServerStats {
+    const c = this.#counters;
+    const cache = this.#cache.stats?.();
+    const items = this.#cache.numItems(now);
+    return {
+      items: typeof items === "number" ? items : cache?.items ?? 0,
+      bytes: cache?.bytes ?? 0,
+      operations: c.operations,
+      adds: c.adds,
+      gets: c.gets,
+      hits: c.hits,
+      misses: c.misses,
+      removes: c.removes,
+      haves: c.haves,
+      addErrors: c.addErrors,
+      connections: this.#clients.size,
+      connectionsTotal: c.connectionsTotal,
+      protocolErrors: c.protocolErrors,
+      evictions: cache?.evictions ?? 0,
+      expirations: cache?.expirations ?? 0,
+    };
+  }
+
+  /**
+   * Makes a client of a connection (`DC_SERVER_new_client`).
+   *
+   * @param conn An established connection.
+   * @param flags `DC_CLIENT_FLAG_IN_SERVER` to have `clientsIo` serve it,
+   *   `DC_CLIENT_FLAG_NOFREE_CONN` to keep the connection open on delete.
+   */
+  newClient(conn: NalConnection, flags: number = 0): DcServerClient {
+    const client = new DcServerClient(conn, flags);
+    this.#counters.connectionsTotal++;
+    if ((flags & DC_CLIENT_FLAG_IN_SERVER) !== 0) this.#clients.add(client);
+    return client;
+  }
+
+  /**
+   * Deletes a client: its plug is closed and, unless it was made with
+   * `DC_CLIENT_FLAG_NOFREE_CONN`, its connection too.
+   */
+  delClient(client: DcServerClient): void {
+    if (client.dead && !this.#clients.has(client)) return;
+    client.dead = true;
+    this.#clients.delete(client);
+    client.plug.close();
+    if ((client.flags & DC_CLIENT_FLAG_NOFREE_CONN) === 0) client.conn.close();
+  }
+
+  /**
+   * Serves the requests a client has sent (`DC_SERVER_process_client`):
+   * each is answered in order into the plug's send side. Stops when no
+   * whole request is left, or when the answer cannot be queued yet (the
+   * client is not reading: its requests wait, unread, so its memory stays
+   * bounded).
+   *
+   * @param client The client.
+   * @param now Server clock in milliseconds. @default {Date.now()}
+   * @returns `false` when the client must be dropped (dead connection,
+   *   corrupt stream, malformed ADD).
+   */
+  processClient(client: DcServerClient, now: number = Date.now()): boolean {
+    if (client.dead) return false;
+    const plug = client.plug;
+    while (!client.busy) {
+      const req = plug.read(true);
+      if (req === null) break;
+      // Claim the write side first: if the previous answer is still
+      // queued, this request waits, not yet executed.
+      if (!plug.write(false, req.requestUid, req.cmd, EMPTY)) break;
+      const answer = this.#execute(req, now);
+      if (answer instanceof Promise) {
+        client.busy = true;
+        answer.then(
+          (bytes) => this.#finish(client, bytes),
+          () => this.#finish(client, DROP),
+        );
+        break;
+      }
+      if (!this.#finish(client, answer)) return false;
+    }
+    return !client.dead;
+  }
+
+  /**
+   * Adds every server-owned client to `sel` for the next select
+   * (`DC_SERVER_clients_to_sel`).
+   */
+  clientsToSelect(sel: NalSelector): void {
+    for (const client of this.#clients) client.plug.toSelect(sel);
+  }
+
+  /**
+   * Moves data for every server-owned client and serves its requests;
+   * clients that died or broke the protocol are deleted
+   * (`DC_SERVER_clients_io`).
+   *
+   * @param now Server clock in milliseconds. @default {Date.now()}
+   * @returns The number of clients still served.
+   */
+  clientsIo(now: number = Date.now()): number {
+    for (const client of this.#clients) {
+      if (
+        !client.plug.io() || !this.processClient(client, now) ||
+        !client.plug.io()
+      ) {
+        this.#drop(client);
+      }
+    }
+    return this.#clients.size;
+  }
+
+  /** Whether the server owns no client. */
+  clientsEmpty(): boolean {
+    return this.#clients.size === 0;
+  }
+
+  /** Deletes every client and releases the cache. */
+  close(): void {
+    for (const client of [...this.#clients]) this.delClient(client);
+    this.#cache.close?.();
+  }
+
+  #drop(client: DcServerClient): void {
+    const err = client.plug.error;
+    if (err) {
+      client.error = err;
+      this.#counters.protocolErrors++;
+      this.#options.onClientError?.(err);
+    }
+    this.delClient(client);
+  }
+
+  // Writes an answer and consumes its request; false when the client must go.
+  #finish(client: DcServerClient, answer: Answer): boolean {
+    client.busy = false;
+    if (client.dead) return false;
+    const plug = client.plug;
+    if (answer === DROP) {
+      plug.rollback();
+      this.#drop(client);
+      return false;
+    }
+    plug.writeMore(answer);
+    plug.commit();
+    plug.consume();
+    if (client.flags & DC_CLIENT_FLAG_IN_SERVER) this.#options.onWake?.();
+    return true;
+  }
+
+  #execute(req: DcPlugCommand, now: number): Answer | Promise<Answer> {
+    const c = this.#counters;
+    c.operations++;
+    const cache = this.#cache;
+    const payload = req.payload;
+    switch (req.cmd) {
+      case DcCmd.ADD:
+        c.adds++;
+        return this.#add(payload, now);
+      case DcCmd.GET: {
+        c.gets++;
+        return settle(cache.get(now, payload), (data) => {
+          if (data === null) {
+            c.misses++;
+            return codeBytes(DcErr.NOTOK);
+          }
+          c.hits++;
+          return data;
+        });
+      }
+      case DcCmd.REMOVE:
+        c.removes++;
+        return settle(cache.remove(now, payload), okOrNot);
+      case DcCmd.HAVE:
+        c.haves++;
+        return settle(cache.have(now, payload), okOrNot);
+      default:
+        return DROP;
+    }
+  }
+
+  // The C server's checks, in its order (PROTOCOL.md).
+  #add(payload: Uint8Array, now: number): Answer | Promise<Answer> {
+    if (payload.length < 8) return DROP;
+    const timeout = readU32(payload, 0);
+    const idLen = readU32(payload, 4);
+    const rest = payload.length - 8;
+    let code = -1;
+    if (timeout > DC_MAX_EXPIRY_MS) code = DcAddErr.TIMEOUT_RANGE;
+    else if (idLen >= rest) code = DcAddErr.CORRUPT;
+    else if (idLen === 0 || idLen > DC_MAX_ID_LEN) code = DcAddErr.ID_RANGE;
+    else if (rest - idLen > DC_MAX_TOTAL_DATA) code = DcAddErr.DATA_RANGE;
+    if (code !== -1) {
+      this.#counters.addErrors++;
+      return codeBytes(code);
+    }
+    const id = payload.subarray(8, 8 + idLen);
+    const data = payload.subarray(8 + idLen);
+    return settle(this.#cache.add(now, timeout, id, data), (stored) => {
+      if (stored) return codeBytes(DcErr.OK);
+      this.#counters.addErrors++;
+      return codeBytes(DcAddErr.MATCHING_SESSION);
+    });
+  }
+}
+
+const EMPTY = new Uint8Array(0);
+
+function okOrNot(yes: boolean): Uint8Array {
+  return codeBytes(yes ? DcErr.OK : DcErr.NOTOK);
+}
+
+function readU32(b: Uint8Array, o: number): number {
+  return ((b[o] << 24) | (b[o + 1] << 16) | (b[o + 2] << 8) | b[o + 3]) >>> 0;
+}
+
+// Applies `then` now for a plain value (the hot path allocates no promise),
+// later for a promise.
+function settle<T>(
+  value: T | Promise<T>,
+  then: (v: T) => Answer,
+): Answer | Promise<Answer> {
+  return value instanceof Promise ? value.then(then) : then(value);
+}

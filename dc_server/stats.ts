@@ -1,0 +1,57 @@
+/**
+ * Operation counters of a {@linkcode DcServer}.
+ *
+ * @module
+ */
+
+/** What a server has done, for monitoring and the CLI's stats line. */
+export interface DcServerStats {
+  /** Live sessions stored (expired ones purged first). */
+  items: number;
+  /** Bytes of ids and data stored. */
+  bytes: number;
+  /** Operations handled since the last `resetOperations()`. */
+  operations: number;
+  /** ADD requests, by outcome. */
+  adds: number;
+  /** GET requests. */
+  gets: number;
+  /** GETs that found their session. */
+  hits: number;
+  /** GETs that did not. */
+  misses: number;
+  /** REMOVE requests. */
+  removes: number;
+  /** HAVE requests. */
+  haves: number;
+  /** ADDs refused (error codes 100..104). */
+  addErrors: number;
+  /** Clients connected now. */
+  connections: number;
+  /** Clients accepted since start. */
+  connectionsTotal: number;
+  /** Clients dropped for a corrupt stream or a wrong protocol version. */
+  protocolErrors: number;
+  /** Sessions evicted early to make room. */
+  evictions: number;
+  /** Sessions dropped because their time was up. */
+  expirations: number;
+}
+
+/** Mutable counters kept by the server (internal shape of the stats). */
+export class OperationCounters {
+  operations = 0;
+  adds = 0;
+  gets = 0;
+  hits = 0;
+  misses = 0;
+  removes = 0;
+  haves = 0;
+  addErrors = 0;
+  connectionsTotal = 0;
+  protocolErrors = 0;
+
+  reset(): void {
+    this.operations = 0;
+  }
+}
