@@ -1,0 +1,63 @@
+/**
+ * Errors of the client API.
+ *
+ * @module
+ */
+
+import { DistcacheError } from "../nal/errors.ts";
+
+/**
+ * An argument a {@linkcode DcCtx} call cannot send: an id of 0 or more than
+ * 64 bytes, empty session data, a session too large for one command, a
+ * timeout above 7 days (code `ERR_ARGUMENT`). Nothing is sent.
+ *
+ * @example
+ * ```ts
+ * import { DcArgumentError, DcCtx } from "@distcache/distcache/dc_client";
+ *
+ * const ctx = await DcCtx.create("UNIX:/tmp/scache");
+ * try {
+ *   await ctx.addSession("", "data", 1000);
+ * } catch (err) {
+ *   console.log(err instanceof DcArgumentError); // true: empty id
+ * }
+ * ctx.close();
+ * ```
+ */
+export class DcArgumentError extends DistcacheError {
+  /**
+   * Makes an argument error.
+   *
+   * @param message Which argument and what would be valid.
+   */
+  constructor(message: string) {
+    super("ERR_ARGUMENT", message);
+  }
+}
+
+/**
+ * A persistent context could not make its first connection
+ * (code `ERR_CONNECT`), thrown by {@linkcode DcCtx.create}.
+ *
+ * @example
+ * ```ts
+ * import { DC_CTX_FLAG_PERSISTENT, DcConnectError, DcCtx } from "@distcache/distcache/dc_client";
+ *
+ * try {
+ *   await DcCtx.create("UNIX:/tmp/nobody-here", DC_CTX_FLAG_PERSISTENT);
+ * } catch (err) {
+ *   console.log(err instanceof DcConnectError); // true
+ * }
+ * ```
+ */
+export class DcConnectError extends DistcacheError {
+  /**
+   * Makes a connect error.
+   *
+   * @param message What could not be reached, and why.
+   * @param options Standard error options (`cause`).
+   */
+  constructor(message: string, options?: ErrorOptions) {
+    super("ERR_CONNECT", message, options);
+  }
+}

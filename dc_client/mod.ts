@@ -1,0 +1,32 @@
+/**
+ * The client API of distcache (`DC_CTX`): add, get, remove and test
+ * sessions in the distributed cache, through a local proxy or a server.
+ *
+ * @example A Deno or Bun app caching a login session
+ * ```ts
+ * import { DC_CTX_FLAG_PERSISTENT, DC_CTX_FLAG_PERSISTENT_RETRY, DcCtx } from "@distcache/distcache/dc_client";
+ *
+ * const cache = await DcCtx.create(
+ *   "UNIX:/tmp/scache",
+ *   DC_CTX_FLAG_PERSISTENT | DC_CTX_FLAG_PERSISTENT_RETRY,
+ * );
+ * await cache.addSession("sid:1f2e3d", JSON.stringify({ user: 42 }), 30 * 60_000);
+ * const raw = await cache.get("sid:1f2e3d");
+ * const session = raw && JSON.parse(new TextDecoder().decode(raw));
+ * cache.close();
+ * ```
+ *
+ * @module
+ */
+
+export {
+  DC_CTX_DEFAULT_TIMEOUT_MS,
+  DC_CTX_FLAG_PERSISTENT,
+  DC_CTX_FLAG_PERSISTENT_LATE,
+  DC_CTX_FLAG_PERSISTENT_PIDCHECK,
+  DC_CTX_FLAG_PERSISTENT_RETRY,
+  type DcBytes,
+  DcCtx,
+  type DcCtxOptions,
+} from "./ctx.ts";
+export { DcArgumentError, DcConnectError } from "./errors.ts";
