@@ -1,13 +1,91 @@
 /**
- * The distcache command-line tools: `server`, `client`, `snoop`, `test`.
+ * The distcache command-line tools, as one program:
+ *
+ * - `server`: the cache server (the C `dc_server`);
+ * - `client`: the local proxy applications talk to (the C `dc_client`);
+ * - `snoop`: a transparent proxy that prints the traffic (the C `dc_snoop`);
+ * - `test`: a correctness and load tester (the C `dc_test`).
  *
  * ```sh
- * deno run -A jsr:@distcache/cli server -listen IP:localhost:9001
+ * deno run -A jsr:@distcache/cli server -listen IP:9001 -sessions 100000
+ * deno run -A jsr:@distcache/cli client -listen UNIX:/tmp/scache -server IP:cachehost:9001
+ * deno run -A jsr:@distcache/cli test -connect UNIX:/tmp/scache -ops 20000
  * ```
+ *
+ * Flags are accepted in the C tools' form (`-listen X`) and as
+ * `--listen X` / `--listen=X`; every command has `-h`/`--help`.
  *
  * @module
  */
 
+import process from "node:process";
+import { DistcacheError } from "@distcache/distcache/nal";
+import { runClient } from "./client.ts";
+import { UsageError } from "./flags.ts";
+import { runServer } from "./server.ts";
+import { runSnoop } from "./snoop.ts";
+import { runTest } from "./test.ts";
+
+const COMMANDS: Record<string, (args: readonly string[]) => Promise<number>> = {
+  server: runServer,
+  client: runClient,
+  snoop: runSnoop,
+  test: runTest,
+};
+
+const HELP = `usage: distcache <command> [flags]
+
+commands:
+  server   run a cache server
+  client   run the local proxy that applications connect to
+  snoop    relay traffic between clients and a server, printing each command
+  test     check a server or proxy with random operations, and measure it
+
+Run "distcache <command> -h" for the flags of a command.`;
+
+/**
+ * Runs the tool named by `argv[0]` with the rest as its flags; resolves with
+ * the exit code (0 ok, 1 bad usage or failure). Errors are printed as one
+ * line on stderr.
+ *
+ * @example
+ * ```ts
+ * import { main } from "@distcache/cli";
+ *
+ * const code = await main(["test", "-connect", "UNIX:/tmp/scache", "-ops", "1000"]);
+ * ```
+ */
+export async function main(argv: readonly string[]): Promise<number> {
+  const [command, ...args] = argv;
+  if (
+    command === undefined || command === "-h" || command === "--help" ||
+    command === "help"
+  ) {
+    console.log(HELP);
+    return command === undefined ? 1 : 0;
+  }
+  const run = COMMANDS[command];
+  if (run === undefined) {
+    console.error(
+      `distcache: unknown command "${command}" (server, client, snoop or test)`,
+    );
+    return 1;
+  }
+  try {
+    return await run(args);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      console.error(`distcache ${command}: ${err.message}`);
+      return 1;
+    }
+    if (err instanceof DistcacheError) {
+      console.error(`distcache ${command}: ${err.message}`);
+      return 1;
+    }
+    throw err;
+  }
+}
+
 if (import.meta.main) {
-  console.log("usage: distcache <server|client|snoop|test> [flags]");
+  process.exit(await main(process.argv.slice(2)));
 }
