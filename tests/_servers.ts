@@ -1,0 +1,61 @@
+// Test helpers for starting servers on loopback addresses and UNIX sockets
+// in a temporary directory, over each socket adapter of the runtime.
+
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { availableAdapters, type RuntimeAdapter } from "../nal/mod.ts";
+
+/** The transports every server-level test runs over. */
+export const TRANSPORTS = ["UNIX", "TCP"] as const;
+/** One of {@linkcode TRANSPORTS}. */
+export type Transport = typeof TRANSPORTS[number];
+
+/** Each (adapter, transport) pair the runtime offers. */
+export function matrix(): {
+  adapter: RuntimeAdapter;
+  transport: Transport;
+  label: string;
+}[] {
+  const out = [];
+  for (const adapter of availableAdapters()) {
+    for (const transport of TRANSPORTS) {
+      out.push({ adapter, transport, label: `${adapter.name}/${transport}` });
+    }
+  }
+  return out;
+}
+
+/** A fresh temporary directory (removed by {@linkcode removeDir}). */
+export function makeTempDir(prefix = "distcache-"): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+/** Removes a directory tree, ignoring errors. */
+export function removeDir(dir: string): void {
+  fs.rmSync(dir, { recursive: true, force: true });
+}
+
+/** A listen address of the transport: a socket in `dir`, or a free loopback port. */
+export function listenAddress(
+  transport: Transport,
+  dir: string,
+  name = "sock",
+): string {
+  return transport === "UNIX"
+    ? `UNIX:${path.join(dir, name)}`
+    : "IP:127.0.0.1:0";
+}
+
+/** Polls `check` until it holds or the deadline passes (no blind sleeps). */
+export async function until(
+  check: () => boolean | Promise<boolean>,
+  timeoutMs = 5000,
+  what = "condition",
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
