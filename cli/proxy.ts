@@ -69,6 +69,8 @@ class Local {
   readonly plug: DcPlug;
   answers: Answer[] = [];
   atServer = 0;
+  /** Requests wait unread: too many outstanding, or the server link is busy. */
+  blocked = false;
   lastActive: number;
   dead = false;
 
@@ -166,9 +168,13 @@ export async function startProxy(options: ProxyOptions): Promise<ProxyHandle> {
   const serveLocal = (local: Local, now: number): boolean => {
     const plug = local.plug;
     if (!plug.io()) return false;
+    local.blocked = false;
     for (;;) {
       flushAnswers(local);
-      if (local.answers.length + local.atServer >= MAX_OUTSTANDING) break;
+      if (local.answers.length + local.atServer >= MAX_OUTSTANDING) {
+        local.blocked = true;
+        break;
+      }
       const req = plug.read(true);
       if (req === null) break;
       local.lastActive = now;
@@ -181,7 +187,10 @@ export async function startProxy(options: ProxyOptions): Promise<ProxyHandle> {
         });
       } else {
         const uid = upstream.nextUid;
-        if (!up.write(false, uid, req.cmd, req.payload)) break;
+        if (!up.write(false, uid, req.cmd, req.payload)) {
+          local.blocked = true;
+          break;
+        }
         up.commit();
         upstream.nextUid = (uid + 1) >>> 0 || 1;
         upstream.inflight.set(uid, {
@@ -239,8 +248,16 @@ export async function startProxy(options: ProxyOptions): Promise<ProxyHandle> {
     try {
       while (!closing) {
         sel.addListener(list);
-        for (const local of locals) local.plug.toSelect(sel);
-        upstream.plug?.toSelect(sel);
+        // A whole command pulled in by the last io() is news no socket
+        // will announce again: then the select must not wait.
+        for (const local of locals) {
+          local.plug.toSelect(sel);
+          if (!local.blocked && local.plug.read(true) !== null) sel.interrupt();
+        }
+        if (upstream.plug !== null) {
+          upstream.plug.toSelect(sel);
+          if (upstream.plug.read(true) !== null) sel.interrupt();
+        }
         const now = Date.now();
         let wait = Infinity;
         if (!upstream.usable()) wait = Math.max(0, upstream.retryAt - now);

@@ -97,6 +97,8 @@ export class Link {
         break;
       }
       if (this.#queued.length === 0 && this.#sent.length === 0) break;
+      // The last io() may have pulled in answers no socket will announce.
+      if (plug.read(true) !== null) continue;
       const left = this.#earliestDeadline() - Date.now();
       if (left <= 0) {
         this.#fail("timeout");

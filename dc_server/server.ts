@@ -8,8 +8,8 @@
 
 import {
   DC_MAX_ID_LEN,
-  DC_PLUG_FLAG_NOFREE_CONN,
   DC_MAX_TOTAL_DATA,
+  DC_PLUG_FLAG_NOFREE_CONN,
   DcAddErr,
   DcCmd,
   DcErr,
@@ -73,6 +73,8 @@ export class DcServerClient {
   error: DistcacheError | null = null;
   /** An answer from an asynchronous cache is awaited. */
   busy = false;
+  /** A request waits because the previous answer is not all queued yet. */
+  blocked = false;
   /** Deleted (or found dead); nothing more is done for it. */
   dead = false;
 
@@ -267,12 +269,16 @@ export class DcServer {
   processClient(client: DcServerClient, now: number = Date.now()): boolean {
     if (client.dead) return false;
     const plug = client.plug;
+    client.blocked = false;
     while (!client.busy) {
       const req = plug.read(true);
       if (req === null) break;
       // Claim the write side first: if the previous answer is still
       // queued, this request waits, not yet executed.
-      if (!plug.write(false, req.requestUid, req.cmd, EMPTY)) break;
+      if (!plug.write(false, req.requestUid, req.cmd, EMPTY)) {
+        client.blocked = true;
+        break;
+      }
       const answer = this.#execute(req, now);
       if (answer instanceof Promise) {
         client.busy = true;
@@ -292,7 +298,12 @@ export class DcServer {
    * (`DC_SERVER_clients_to_sel`).
    */
   clientsToSelect(sel: NalSelector): void {
-    for (const client of this.#clients) client.plug.toSelect(sel);
+    for (const client of this.#clients) {
+      client.plug.toSelect(sel);
+      // A whole request already pulled in by the last io() is news no
+      // socket will announce again: the select must not wait for it.
+      if (!client.busy && !client.blocked && client.plug.read(true) !== null) sel.interrupt();
+    }
   }
 
   /**
