@@ -1,0 +1,455 @@
+/**
+ * DC_PLUG: the protocol over one connection, as clients, servers and proxies
+ * all use it: whole commands in, whole commands out.
+ *
+ * @module
+ */
+
+import { NalBuffer } from "../nal/buffer.ts";
+import type { NalConnection } from "../nal/connection.ts";
+import {
+  NAL_SELECT_FLAG_RW,
+  NAL_SELECT_FLAG_SEND,
+  type NalSelector,
+} from "../nal/selector.ts";
+import {
+  CommandAssembler,
+  STEP_CORRUPT,
+  STEP_NEED_MORE,
+  STEP_TAKEN,
+} from "./assembler.ts";
+import {
+  commandSize,
+  frameCount,
+  framesSize,
+  isCmd,
+  writeFrames,
+} from "./command.ts";
+import {
+  DC_MAX_TOTAL_DATA,
+  DC_MSG_HEADER_SIZE,
+  DC_MSG_MAX_DATA,
+  DC_PLUG_FLAG_NOFREE_CONN,
+  DC_PLUG_FLAG_TO_SERVER,
+  type DcCmd,
+} from "./constants.ts";
+import { DcProtocolError } from "./errors.ts";
+import { ACCEPT_REQUESTS, ACCEPT_RESPONSES } from "./msg.ts";
+
+/**
+ * A command read from a plug. The object and its payload belong to the
+ * plug: they stay valid until {@linkcode DcPlug.prototype.consume}.
+ *
+ * @example
+ * ```ts
+ * import { DcCmd, type DcPlugCommand } from "@distcache/distcache/dc_enc";
+ *
+ * function describe(c: DcPlugCommand): string {
+ *   return `uid ${c.requestUid}: ${c.cmd === DcCmd.GET ? "GET" : "other"}, ${c.payload.length} bytes`;
+ * }
+ * ```
+ */
+export interface DcPlugCommand {
+  /** The request_uid. */
+  requestUid: number;
+  /** The command. */
+  cmd: DcCmd;
+  /** The whole payload. */
+  payload: Uint8Array;
+}
+
+// Read side states, as the C plug's: nothing whole yet; a whole command not
+// yet returned by read(); returned and not yet consumed.
+const READ_EMPTY = 0;
+const READ_FULL = 1;
+const READ_USER = 2;
+
+// The largest command on the wire, and the backlog that holds committed
+// frames the send buffer has no room for: up to one such command beyond a
+// full one, so that a write() admitted can always commit.
+const MAX_COMMAND_WIRE = commandSize(DC_MAX_TOTAL_DATA);
+const BACKLOG_SIZE = 2 * MAX_COMMAND_WIRE;
+const MAX_FRAME = DC_MSG_HEADER_SIZE + DC_MSG_MAX_DATA;
+
+const EMPTY = new Uint8Array(0);
+
+/**
+ * A protocol plug over a connection (the seed's `DC_PLUG`), with the C
+ * plug's state machine: one command being read and one being written at a
+ * time.
+ *
+ * Reading: `io()` pulls arrived frames through until a whole command is
+ * there; `read(false)` returns it once, `read(true)` again and again until
+ * `consume()`, which pulls the next one through. A one-frame command is
+ * decoded in place: its payload is a view of the read buffer, and while it
+ * is held the plug reads no more from the socket (so the view cannot move).
+ * Longer commands are joined in a 32 KiB buffer, so a plug never buffers
+ * more than one command and one frame beyond its connection's read buffer.
+ *
+ * Writing: `write()` opens a command, `writeMore()` adds payload, and
+ * `commit()` frames it straight into the send buffer (whole frames only, so
+ * that each frame reaches the socket in one write; a C peer misreads a frame
+ * header split across reads) or `rollback()` drops it. Frames that do not
+ * fit wait in the plug and move into the send buffer as `io()` frees room.
+ * That backlog is bounded: while it holds more than 32 KiB, `write()`
+ * returns false (as the C plug's does while its committed command is
+ * unsent); call `io()` after a select and try again. A plug thus holds at
+ * most 64 KiB of committed frames beyond its send buffer.
+ *
+ * Failures: `io()` returns false when the connection is dead, or the peer
+ * broke the protocol or speaks another version; `error` then says what was
+ * wrong (field and value). Nothing throws and nothing aborts for a peer's
+ * fault. Connection buffers must hold a whole frame (2062 bytes).
+ *
+ * @example A client plug sends a request and reads the answer
+ * ```ts
+ * import { DC_PLUG_FLAG_TO_SERVER, DcCmd, DcPlug } from "@distcache/distcache/dc_enc";
+ * import { NalConnection, NalSelector } from "@distcache/distcache/nal";
+ *
+ * const [a, b] = [new NalConnection(), new NalConnection()];
+ * NalConnection.createPair(a, b, 4096);
+ * const client = new DcPlug(a, DC_PLUG_FLAG_TO_SERVER);
+ * const server = new DcPlug(b, 0);
+ * client.write(false, 1, DcCmd.HAVE, new TextEncoder().encode("session-id"));
+ * client.commit();
+ * const sel = new NalSelector();
+ * while (server.read(false) === null) {
+ *   client.io();
+ *   server.toSelect(sel);
+ *   await sel.select(100_000);
+ *   server.io();
+ * }
+ * console.log(server.read(true)?.requestUid); // 1
+ * client.close();
+ * server.close();
+ * ```
+ */
+export class DcPlug {
+  /** Why the plug gave up on its stream: the peer broke the protocol. */
+  error: DcProtocolError | null = null;
+
+  readonly #conn: NalConnection;
+  readonly #flags: number;
+  readonly #isResponse: number;
+  readonly #asm: CommandAssembler;
+  readonly #cmd: DcPlugCommand = { requestUid: 0, cmd: 1, payload: EMPTY };
+  #closed = false;
+
+  #readState = READ_EMPTY;
+  // Bytes at the front of the read buffer that hold the ready one-frame
+  // command (0 when none is held there).
+  #held = 0;
+
+  // The open command: the caller's arrays, read at commit().
+  #open = false;
+  #wUid = 0;
+  #wOp = 0;
+  readonly #wParts: Uint8Array[] = [];
+  #wLen = 0;
+  #backlog: NalBuffer | null = null;
+
+  /**
+   * Makes a plug over `conn` (`DC_PLUG_new`).
+   *
+   * @param conn The connection.
+   * @param flags `DC_PLUG_FLAG_TO_SERVER` on the client side (it then writes
+   *   requests and reads responses); `DC_PLUG_FLAG_NOFREE_CONN` to keep the
+   *   connection open on `close()`.
+   */
+  constructor(conn: NalConnection, flags: number) {
+    this.#conn = conn;
+    this.#flags = flags;
+    const toServer = (flags & DC_PLUG_FLAG_TO_SERVER) !== 0;
+    this.#isResponse = toServer ? 0 : 1;
+    this.#asm = new CommandAssembler(
+      toServer ? ACCEPT_RESPONSES : ACCEPT_REQUESTS,
+    );
+  }
+
+  /**
+   * Adds the plug's connection to the next select (`DC_PLUG_to_select`):
+   * for sending, and for reading unless a command held in the read buffer
+   * must be consumed first.
+   *
+   * @param sel The selector.
+   * @returns `false` when the plug is closed or the connection has no
+   *   socket.
+   */
+  toSelect(sel: NalSelector): boolean {
+    if (this.#closed) return false;
+    return sel.addConn(
+      this.#conn,
+      this.#held > 0 ? NAL_SELECT_FLAG_SEND : NAL_SELECT_FLAG_RW,
+    );
+  }
+
+  /**
+   * Moves bytes after a select; the same as {@linkcode DcPlug.prototype.io}.
+   *
+   * @param sel The selector of the last select.
+   */
+  fromSelect(sel?: NalSelector | null): boolean {
+    return this.io(sel);
+  }
+
+  /**
+   * Moves bytes (`DC_PLUG_io`): waiting frames into the send buffer, the
+   * send buffer to the socket, arrived bytes into the read buffer, and
+   * arrived frames through until a whole command is there.
+   *
+   * @param sel The selector of the last select.
+   * @returns `false` when the connection is dead or the stream is corrupt
+   *   (see {@linkcode DcPlug.prototype.error}); never throws.
+   */
+  io(sel?: NalSelector | null): boolean {
+    if (this.#closed) return false;
+    const conn = this.#conn;
+    this.#flushBacklog();
+    let alive = conn.ioCap(sel, this.#held > 0 ? 0 : Infinity, Infinity);
+    this.#flushBacklog();
+    this.#pull();
+    // A command can be larger than the read buffer (32992 bytes on the wire
+    // against 32768 by default): while pulling frames frees room, read on
+    // (without sending again), so that a command whose bytes have all
+    // arrived is whole after one io().
+    const rb = conn.getRead();
+    while (
+      alive && this.#readState === READ_EMPTY && this.error === null &&
+      rb.notFull()
+    ) {
+      const before = rb.used();
+      alive = conn.ioCap(sel, Infinity, 0);
+      if (rb.used() === before) break;
+      this.#pull();
+    }
+    return alive && this.error === null;
+  }
+
+  /**
+   * The command that has arrived (`DC_PLUG_read`).
+   *
+   * @param resume Give again a command already returned and not consumed.
+   * @returns The command (valid until `consume()`), or null when none is
+   *   whole yet or, without `resume`, when it was already returned.
+   */
+  read(resume: boolean): DcPlugCommand | null {
+    if (this.#closed) return null;
+    if (this.#readState === READ_EMPTY) {
+      this.#pull();
+      if (this.#readState === READ_EMPTY) return null;
+    }
+    if (this.#readState === READ_USER && !resume) return null;
+    this.#readState = READ_USER;
+    return this.#cmd;
+  }
+
+  /**
+   * Discards the command returned by `read()` and pulls the next one
+   * through (`DC_PLUG_consume`).
+   *
+   * @returns `false` when no command had been read, or when the bytes
+   *   behind it turn out corrupt (see {@linkcode DcPlug.prototype.error}).
+   */
+  consume(): boolean {
+    if (this.#readState !== READ_USER) return false;
+    if (this.#held > 0) {
+      this.#conn.getRead().takeData(null, this.#held);
+      this.#held = 0;
+    }
+    this.#readState = READ_EMPTY;
+    this.#cmd.payload = EMPTY;
+    this.#pull();
+    return this.error === null;
+  }
+
+  /**
+   * Opens a command to send (`DC_PLUG_write`). The payload is not copied
+   * yet: it is read at `commit()`, so leave it unchanged until then.
+   *
+   * @param resume With a command already open, start it over (C semantics)
+   *   rather than fail.
+   * @param requestUid The request_uid (taken modulo 2^32).
+   * @param cmd The command.
+   * @param payload The payload, or its first part (see `writeMore`).
+   * @returns `false` when a command is open and `resume` is false, when
+   *   32 KiB of committed frames already wait for room (call `io()` first),
+   *   for a payload over 32768 bytes or an unknown command, or when the
+   *   plug is closed.
+   */
+  write(
+    resume: boolean,
+    requestUid: number,
+    cmd: DcCmd,
+    payload: Uint8Array,
+  ): boolean {
+    if (this.#closed || (this.#open && !resume)) return false;
+    if (!isCmd(cmd) || payload.length > DC_MAX_TOTAL_DATA) return false;
+    if (!this.#open && this.#backlogFull()) return false;
+    this.#open = true;
+    this.#wUid = requestUid >>> 0;
+    this.#wOp = cmd - 1;
+    this.#wParts.length = 0;
+    this.#wLen = 0;
+    return this.writeMore(payload);
+  }
+
+  /**
+   * Adds payload to the open command (`DC_PLUG_write_more`); like `write`'s,
+   * the bytes are read at `commit()`.
+   *
+   * @param data More payload (an empty array adds nothing and succeeds,
+   *   where the C plug refused it).
+   * @returns `false` when no command is open or it would exceed 32768 bytes.
+   */
+  writeMore(data: Uint8Array): boolean {
+    if (!this.#open || this.#wLen + data.length > DC_MAX_TOTAL_DATA) {
+      return false;
+    }
+    if (data.length > 0) {
+      this.#wParts.push(data);
+      this.#wLen += data.length;
+    }
+    return true;
+  }
+
+  /**
+   * Sends the open command (`DC_PLUG_commit`): frames it into the send
+   * buffer as far as whole frames fit, and keeps the rest in the backlog.
+   *
+   * @returns `false` when no command is open.
+   */
+  commit(): boolean {
+    if (!this.#open) return false;
+    this.#open = false;
+    const total = this.#wLen;
+    const frames = frameCount(total);
+    let first = 0;
+    if (this.#backlog === null || this.#backlog.empty()) {
+      const sb = this.#conn.getSend();
+      const room = sb.unused();
+      first = room >= commandSize(total) ? frames : 0;
+      while (first < frames && framesSize(total, 0, first + 1) <= room) first++;
+      if (first > 0) sb.wrote(this.#frame(sb.writePtr(), 0, first));
+    }
+    if (first < frames) {
+      this.#backlog ??= new NalBuffer(BACKLOG_SIZE);
+      this.#backlog.wrote(this.#frame(this.#backlog.writePtr(), first, frames));
+    }
+    this.#wParts.length = 0;
+    this.#wLen = 0;
+    return true;
+  }
+
+  /**
+   * Drops the open command (`DC_PLUG_rollback`).
+   *
+   * @returns `false` when no command is open.
+   */
+  rollback(): boolean {
+    if (!this.#open) return false;
+    this.#open = false;
+    this.#wParts.length = 0;
+    this.#wLen = 0;
+    return true;
+  }
+
+  /**
+   * Closes the plug (`DC_PLUG_free`) and, unless it was made with
+   * `DC_PLUG_FLAG_NOFREE_CONN`, its connection. Frames still in the
+   * backlog are dropped.
+   */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#open = false;
+    this.#wParts.length = 0;
+    this.#backlog = null;
+    if ((this.#flags & DC_PLUG_FLAG_NOFREE_CONN) === 0) this.#conn.close();
+  }
+
+  /** Same as {@linkcode DcPlug.prototype.close}. */
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  // Frames [first, end) of the open command into dest; returns the bytes.
+  #frame(dest: Uint8Array, first: number, end: number): number {
+    return writeFrames(
+      dest,
+      0,
+      this.#isResponse,
+      this.#wUid,
+      this.#wOp,
+      this.#wParts,
+      this.#wLen,
+      first,
+      end,
+    );
+  }
+
+  #backlogFull(): boolean {
+    const b = this.#backlog;
+    return b !== null && b.used() > BACKLOG_SIZE - MAX_COMMAND_WIRE;
+  }
+
+  // Moves whole frames from the backlog into the send buffer.
+  #flushBacklog(): void {
+    const backlog = this.#backlog;
+    if (backlog === null || backlog.empty()) return;
+    const sb = this.#conn.getSend();
+    const src = backlog.readPtr();
+    const room = sb.unused();
+    let pos = 0;
+    while (pos < src.length) {
+      const size = DC_MSG_HEADER_SIZE + ((src[pos + 12] << 8) | src[pos + 13]);
+      if (pos + size > room) break;
+      pos += size;
+    }
+    if (pos > 0) {
+      sb.write(src.subarray(0, pos));
+      backlog.takeData(null, pos);
+    } else if (sb.empty() && this.error === null) {
+      this.error = bufferTooSmall("send", sb.size());
+    }
+  }
+
+  // Pulls frames out of the read buffer until a command is whole.
+  #pull(): void {
+    if (this.#readState !== READ_EMPTY || this.error !== null) return;
+    const rb = this.#conn.getRead();
+    const asm = this.#asm;
+    for (;;) {
+      const bytes = rb.readPtr();
+      const r = asm.step(bytes, 0, bytes.length);
+      if (r === STEP_NEED_MORE) {
+        if (rb.full()) this.error = bufferTooSmall("read", rb.size());
+        return;
+      }
+      if (r === STEP_CORRUPT) {
+        this.error = asm.error;
+        return;
+      }
+      if (r === STEP_TAKEN) {
+        rb.takeData(null, asm.size);
+        continue;
+      }
+      if (asm.inPlace) this.#held = asm.size;
+      else rb.takeData(null, asm.size);
+      const c = this.#cmd;
+      c.requestUid = asm.uid;
+      c.cmd = asm.cmd;
+      c.payload = asm.payload;
+      this.#readState = READ_FULL;
+      return;
+    }
+  }
+}
+
+function bufferTooSmall(which: string, size: number): DcProtocolError {
+  return new DcProtocolError(
+    "ERR_BUFFER",
+    "data_len",
+    size,
+    `the connection's ${which} buffer of ${size} bytes cannot hold a whole frame (up to ${MAX_FRAME} bytes)`,
+  );
+}
