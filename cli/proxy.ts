@@ -288,7 +288,7 @@ export async function startProxy(options: ProxyOptions): Promise<ProxyHandle> {
       for (const local of locals) local.close();
       locals.clear();
       upstream.plug?.close();
-      list.close();
+      await list.closeAndWait();
     }
   };
   const finished = run();

@@ -214,7 +214,7 @@ export async function startSnoop(opts: SnoopOptions): Promise<SnoopHandle> {
         r.client.close();
         r.server.close();
       }
-      list.close();
+      await list.closeAndWait();
     }
   };
 

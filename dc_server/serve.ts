@@ -105,7 +105,7 @@ export async function serve(options: ServeOptions = {}): Promise<Server> {
       }
     } finally {
       server.close();
-      list.close();
+      await list.closeAndWait();
     }
   };
   const finished = run();

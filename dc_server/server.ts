@@ -302,7 +302,9 @@ export class DcServer {
       client.plug.toSelect(sel);
       // A whole request already pulled in by the last io() is news no
       // socket will announce again: the select must not wait for it.
-      if (!client.busy && !client.blocked && client.plug.read(true) !== null) sel.interrupt();
+      if (!client.busy && !client.blocked && client.plug.read(true) !== null) {
+        sel.interrupt();
+      }
     }
   }
 

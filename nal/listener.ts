@@ -190,10 +190,18 @@ export class NalListener {
 
   /** Stops listening; a UNIX listener removes the socket file it created. */
   close(): void {
+    void this.closeAndWait();
+  }
+
+  /**
+   * Stops listening and resolves once the runtime has let go of the
+   * address: then a new listener may take the same UNIX path safely.
+   */
+  async closeAndWait(): Promise<void> {
     const core = cores.get(this);
     if (core === undefined) return;
     cores.delete(this);
-    core.runtime.close();
+    const released = core.runtime.close();
     for (const t of core.queue) t.close();
     core.queue.length = 0;
     for (const wake of core.blocked) wake();
@@ -203,11 +211,17 @@ export class NalListener {
     ) {
       removeFile(core.unixPath);
     }
+    await released;
   }
 
   /** Same as {@linkcode NalListener.prototype.close}. */
   [Symbol.dispose](): void {
     this.close();
+  }
+
+  /** Same as {@linkcode NalListener.prototype.closeAndWait}. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.closeAndWait();
   }
 
   async #prepareUnixPath(

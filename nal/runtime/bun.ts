@@ -203,7 +203,10 @@ export const bunAdapter: RuntimeAdapter = {
       : target;
     return Promise.resolve({
       target: bound, // stop(false): accepted connections outlive the listener, as in C.
-      close: () => server.stop(false),
+      close: () => {
+        server.stop(false);
+        return Promise.resolve();
+      },
     });
   },
 };

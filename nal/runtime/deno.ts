@@ -190,7 +190,7 @@ export const denoAdapter: RuntimeAdapter = {
         port: target.port,
       });
     let closed = false;
-    (async () => {
+    const loop = (async () => {
       while (!closed) {
         let conn: Deno.Conn;
         try {
@@ -214,10 +214,16 @@ export const denoAdapter: RuntimeAdapter = {
         : target;
     return Promise.resolve({
       target: bound,
-      close: () => {
-        if (closed) return;
-        closed = true;
-        listener.close();
+      close: async () => {
+        if (!closed) {
+          closed = true;
+          listener.close();
+        }
+        // Deno unlinks a UNIX socket path when the cancelled accept lets the
+        // listener go: wait for that, so a server restarted on the same path
+        // does not lose its new socket file to it.
+        await loop;
+        await new Promise((resolve) => setTimeout(resolve, 0));
       },
     });
   },

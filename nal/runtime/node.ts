@@ -108,7 +108,8 @@ export const nodeAdapter: RuntimeAdapter = {
         server.on("error", () => {});
         resolve({
           target: targetOf(server.address(), target),
-          close: () => server.close(),
+          close: () =>
+            new Promise<void>((resolve) => server.close(() => resolve())),
         });
       };
       if (target.kind === "unix") server.listen({ path: target.path }, ready);

@@ -60,8 +60,11 @@ export interface SocketSink {
 export interface RuntimeListener {
   /** The bound address (the real port when port 0 was asked for). */
   readonly target: SocketTarget;
-  /** Stops listening. */
-  close(): void;
+  /**
+   * Stops listening. Resolves once the runtime has let go of the address
+   * (Deno removes a UNIX socket file itself, a little after close).
+   */
+  close(): Promise<void>;
 }
 
 /**
