@@ -1,0 +1,401 @@
+/**
+ * The default session store: lookups by id in O(1) on average (a keyed hash
+ * of the id bytes into an open-addressing table), expiry order in a binary
+ * min-heap (O(log n) updates), and ids and data kept in large slab pages
+ * rather than one object per session.
+ *
+ * @module
+ */
+
+import { DC_MAX_ID_LEN, DC_MAX_TOTAL_DATA } from "../dc_enc/constants.ts";
+import { DistcacheError } from "../nal/errors.ts";
+import type { DcCache, DcCacheStats } from "./cache.ts";
+import { ExpiryHeap } from "./_expiry_heap.ts";
+import { halfSipHash } from "./_halfsiphash.ts";
+import { IdIndex } from "./_id_index.ts";
+import {
+  HEAD_BYTES,
+  HEAD_EXPIRY,
+  HEAD_HASH,
+  HEAD_LENS,
+  pageOf,
+  Slab,
+  wordOf,
+} from "./_slab.ts";
+
+/**
+ * Fewest sessions a store may be bounded to (as the C server).
+ *
+ * @example
+ * ```ts
+ * import { MIN_SESSIONS } from "@distcache/distcache/dc_server";
+ *
+ * console.log(MIN_SESSIONS); // 64
+ * ```
+ */
+export const MIN_SESSIONS = 64;
+
+/**
+ * Most sessions a store may be bounded to.
+ *
+ * @example
+ * ```ts
+ * import { MAX_SESSIONS } from "@distcache/distcache/dc_server";
+ *
+ * console.log(MAX_SESSIONS); // 100000000
+ * ```
+ */
+export const MAX_SESSIONS = 100_000_000;
+
+/**
+ * A value the default store cannot take: a session bound out of range
+ * (code `ERR_SESSIONS`), an id or data of a length it cannot hold
+ * (`ERR_ID_RANGE`, `ERR_DATA_RANGE`), a timeout that is negative or not a
+ * number (`ERR_TIMEOUT_RANGE`), or a session that would take the store past
+ * 32 GiB of records (`ERR_MEMORY`). The server checks ids, data and
+ * timeouts before it calls the store, so only a direct caller meets those.
+ *
+ * @example
+ * ```ts
+ * import { createDefaultCache, DcCacheRangeError } from "@distcache/distcache/dc_server";
+ *
+ * try {
+ *   createDefaultCache(10);
+ * } catch (err) {
+ *   console.log(err instanceof DcCacheRangeError); // true
+ * }
+ * ```
+ */
+export class DcCacheRangeError extends DistcacheError {
+  /**
+   * Makes a range error.
+   *
+   * @param code `ERR_SESSIONS`, `ERR_ID_RANGE`, `ERR_DATA_RANGE`,
+   * `ERR_TIMEOUT_RANGE` or `ERR_MEMORY`.
+   * @param message The bad value and the valid range.
+   */
+  constructor(code: string, message: string) {
+    super(code, message);
+  }
+}
+
+/**
+ * The default {@linkcode DcCache}: holds at most `maxSessions` sessions,
+ * each an id of 1..64 bytes and 0..32768 bytes of data, and answers every
+ * call synchronously.
+ *
+ * A session expires `timeoutMs` after the `now` of its ADD and is never
+ * returned once `now >= expiry`, whether or not it has been purged yet.
+ * When the store is full, an ADD first purges expired sessions and, if it is
+ * still full, evicts the sessions that expire soonest:
+ * `max(1, floor(maxSessions / 30))` of them at once, as the C server does, so
+ * that a burst of ADDs into a full store does not pay for one eviction each.
+ *
+ * Memory: per session, one record of a 20-byte header, the id and the data,
+ * rounded up to a size class (at most 6.25% more), in 16 KiB..1 MiB pages;
+ * plus 27..53 bytes of index and expiry heap. Everything grows as sessions
+ * arrive, so a large bound costs nothing until it is used. Freed records
+ * are reused by later sessions of a similar size, but pages are returned
+ * to the system only by {@linkcode DefaultCache.close}. Records may take
+ * 32 GiB at most.
+ *
+ * @example
+ * ```ts
+ * import { DefaultCache } from "@distcache/distcache/dc_server";
+ *
+ * const cache = new DefaultCache(1000);
+ * const id = new TextEncoder().encode("id");
+ * cache.add(0, 60_000, id, new Uint8Array([1, 2, 3]));
+ * console.log(cache.get(1000, id)); // Uint8Array(3) [ 1, 2, 3 ]
+ * console.log(cache.get(60_000, id)); // null: expired
+ * ```
+ */
+export class DefaultCache implements DcCache {
+  readonly #max: number;
+  // Key of the id hash: random per store, so ids that collide cannot be
+  // chosen in advance.
+  readonly #k0: number;
+  readonly #k1: number;
+  #slab!: Slab;
+  #index!: IdIndex;
+  #heap!: ExpiryHeap;
+  #items = 0;
+  #bytes = 0;
+  #evictions = 0;
+  #expirations = 0;
+
+  /**
+   * Makes an empty store.
+   *
+   * @param maxSessions Most sessions held at once (64 .. 100,000,000).
+   * @throws {DcCacheRangeError} (code `ERR_SESSIONS`) for a bound out of range.
+   */
+  constructor(maxSessions: number) {
+    if (
+      !Number.isInteger(maxSessions) || maxSessions < MIN_SESSIONS ||
+      maxSessions > MAX_SESSIONS
+    ) {
+      throw new DcCacheRangeError(
+        "ERR_SESSIONS",
+        `invalid session bound ${maxSessions}: must be an integer in ${MIN_SESSIONS}..${MAX_SESSIONS}`,
+      );
+    }
+    this.#max = maxSessions;
+    const key = crypto.getRandomValues(new Int32Array(2));
+    this.#k0 = key[0];
+    this.#k1 = key[1];
+    this.#reset();
+  }
+
+  /**
+   * Stores a copy of a session that expires at `now + timeoutMs`.
+   *
+   * @returns `false` when a live session has this id (an expired one is
+   * replaced).
+   * @throws {DcCacheRangeError} for an id of 0 or more than 64 bytes, data
+   * of more than 32768 bytes, a negative timeout, or (`ERR_MEMORY`) when
+   * 32 GiB of records are already held.
+   */
+  add(
+    now: number,
+    timeoutMs: number,
+    id: Uint8Array,
+    data: Uint8Array,
+  ): boolean {
+    const idLen = id.length;
+    const dataLen = data.length;
+    const expiry = now + timeoutMs;
+    if (idLen === 0 || idLen > DC_MAX_ID_LEN) {
+      throw new DcCacheRangeError(
+        "ERR_ID_RANGE",
+        `invalid session id of ${idLen} bytes: must be 1..${DC_MAX_ID_LEN}`,
+      );
+    }
+    if (dataLen > DC_MAX_TOTAL_DATA) {
+      throw new DcCacheRangeError(
+        "ERR_DATA_RANGE",
+        `invalid session data of ${dataLen} bytes: must be 0..${DC_MAX_TOTAL_DATA}`,
+      );
+    }
+    if (!(timeoutMs >= 0) || Number.isNaN(expiry)) {
+      throw new DcCacheRangeError(
+        "ERR_TIMEOUT_RANGE",
+        `invalid timeout ${timeoutMs} at time ${now}: must be a number >= 0`,
+      );
+    }
+    const hash = halfSipHash(id, this.#k0, this.#k1);
+    const found = this.#find(id, hash);
+    if (found >= 0) {
+      const old = this.#index.table[found << 1] - 1;
+      if (this.#expiryOf(old) > now) return false;
+      this.#drop(old, found);
+      this.#expirations++;
+    }
+    if (this.#items >= this.#max) this.#makeRoom(now);
+
+    const slab = this.#slab;
+    const ref = slab.alloc(HEAD_BYTES + idLen + dataLen);
+    if (ref === -1) {
+      throw new DcCacheRangeError(
+        "ERR_MEMORY",
+        `cannot store a session of ${
+          idLen + dataLen
+        } bytes: records already take 32 GiB, the most a store holds`,
+      );
+    }
+    const page = pageOf(ref);
+    const word = wordOf(ref);
+    // Data first: it may be a view from get() of a session just evicted,
+    // whose record this one reuses.
+    const start = (word << 2) + HEAD_BYTES;
+    slab.pages[page].set(data, start + idLen);
+    slab.pages[page].set(id, start);
+    const i32 = slab.i32[page];
+    slab.f64[page][(word + HEAD_EXPIRY) >> 1] = expiry;
+    i32[word + HEAD_HASH] = hash;
+    i32[word + HEAD_LENS] = (dataLen << 8) | idLen;
+    this.#index.insert(hash, ref);
+    this.#heap.push(ref, expiry);
+    this.#items++;
+    this.#bytes += idLen + dataLen;
+    return true;
+  }
+
+  /**
+   * The data of a live session, or null. The bytes are a view into the
+   * store, valid until the next call on it.
+   */
+  get(now: number, id: Uint8Array): Uint8Array | null {
+    const ref = this.#live(now, id);
+    if (ref === -1) return null;
+    const page = pageOf(ref);
+    const word = wordOf(ref);
+    const lens = this.#slab.i32[page][word + HEAD_LENS];
+    const start = (word << 2) + HEAD_BYTES + (lens & 0xff);
+    // A fresh view is cheaper than subarray(), which looks up a species.
+    return new Uint8Array(this.#slab.buffers[page], start, lens >>> 8);
+  }
+
+  /** Removes a live session; `false` when there was none. */
+  remove(now: number, id: Uint8Array): boolean {
+    const ref = this.#live(now, id);
+    if (ref === -1) return false;
+    this.#drop(ref, -1);
+    return true;
+  }
+
+  /** Whether a live session has this id. */
+  have(now: number, id: Uint8Array): boolean {
+    return this.#live(now, id) !== -1;
+  }
+
+  /** Live sessions, after purging expired ones. */
+  numItems(now: number): number {
+    this.#purge(now);
+    return this.#items;
+  }
+
+  /**
+   * Items (expired ones not yet purged included), bytes of ids and data,
+   * evictions and expirations.
+   */
+  stats(): DcCacheStats {
+    return {
+      items: this.#items,
+      bytes: this.#bytes,
+      evictions: this.#evictions,
+      expirations: this.#expirations,
+    };
+  }
+
+  /**
+   * Bytes of memory the store holds for sessions: slab pages, the index and
+   * the expiry heap (not counting the few objects around them). It grows
+   * with the peak of what was stored, and drops only at `close()`.
+   *
+   * @example
+   * ```ts
+   * import { DefaultCache } from "@distcache/distcache/dc_server";
+   *
+   * const cache = new DefaultCache(1_000_000);
+   * console.log(cache.reservedBytes() < 1 << 20); // true: nothing stored yet
+   * ```
+   */
+  reservedBytes(): number {
+    return this.#slab.reserved + this.#index.reserved + this.#heap.reserved;
+  }
+
+  /** Drops every session and releases their memory; the store stays usable. */
+  close(): void {
+    this.#reset();
+  }
+
+  /** Same as {@linkcode DefaultCache.close}, for `using`. */
+  [Symbol.dispose](): void {
+    this.#reset();
+  }
+
+  #reset(): void {
+    this.#slab = new Slab(HEAD_BYTES + DC_MAX_ID_LEN + DC_MAX_TOTAL_DATA);
+    this.#index = new IdIndex(Math.min(this.#max, 1024));
+    this.#heap = new ExpiryHeap(this.#slab, this.#max);
+    this.#items = 0;
+    this.#bytes = 0;
+  }
+
+  #expiryOf(ref: number): number {
+    return this.#slab.f64[pageOf(ref)][(wordOf(ref) + HEAD_EXPIRY) >> 1];
+  }
+
+  // The table position of the record with this id (live or not), or -1.
+  #find(id: Uint8Array, hash: number): number {
+    const t = this.#index.table;
+    const mask = this.#index.mask;
+    const idLen = id.length;
+    for (let i = hash & mask;; i = (i + 1) & mask) {
+      const entry = t[i << 1];
+      if (entry === 0) return -1;
+      if (t[(i << 1) + 1] !== hash) continue;
+      const ref = (entry - 1) | 0;
+      const page = pageOf(ref);
+      const word = wordOf(ref);
+      if ((this.#slab.i32[page][word + HEAD_LENS] & 0xff) !== idLen) continue;
+      const bytes = this.#slab.pages[page];
+      const start = (word << 2) + HEAD_BYTES;
+      let k = 0;
+      while (k < idLen && bytes[start + k] === id[k]) k++;
+      if (k === idLen) return i;
+    }
+  }
+
+  // The ref of the live session with this id, or -1; an expired one found
+  // on the way is purged.
+  #live(now: number, id: Uint8Array): number {
+    // No stored id has these lengths, and the server passes them through.
+    if (id.length === 0 || id.length > DC_MAX_ID_LEN) return -1;
+    const found = this.#find(id, halfSipHash(id, this.#k0, this.#k1));
+    if (found === -1) return -1;
+    const ref = (this.#index.table[found << 1] - 1) | 0;
+    if (this.#expiryOf(ref) > now) return ref;
+    this.#drop(ref, found);
+    this.#expirations++;
+    return -1;
+  }
+
+  // Frees a full store: expired sessions first, then the soonest to expire.
+  #makeRoom(now: number): void {
+    this.#purge(now);
+    if (this.#items < this.#max) return;
+    const heap = this.#heap;
+    const n = Math.max(1, Math.floor(this.#max / 30));
+    for (let i = 0; i < n && heap.size > 0; i++) {
+      this.#drop(heap.first(), -1);
+      this.#evictions++;
+    }
+  }
+
+  #purge(now: number): void {
+    const heap = this.#heap;
+    while (heap.firstExpiry() <= now) {
+      this.#drop(heap.first(), -1);
+      this.#expirations++;
+    }
+  }
+
+  // Deletes a stored record; `position` is its table position, or -1 when
+  // the caller does not know it.
+  #drop(ref: number, position: number): void {
+    const i32 = this.#slab.i32[pageOf(ref)];
+    const word = wordOf(ref);
+    this.#index.removeAt(
+      position !== -1
+        ? position
+        : this.#index.positionOf(i32[word + HEAD_HASH], ref),
+    );
+    this.#heap.remove(ref);
+    const lens = i32[word + HEAD_LENS];
+    const len = (lens & 0xff) + (lens >>> 8);
+    this.#slab.free(ref, HEAD_BYTES + len);
+    this.#items--;
+    this.#bytes -= len;
+  }
+}
+
+/**
+ * Makes the default store (the seed's `DC_SERVER_set_default_cache`): a
+ * {@linkcode DefaultCache} holding at most `maxSessions` sessions.
+ *
+ * @example
+ * ```ts
+ * import { createDefaultCache } from "@distcache/distcache/dc_server";
+ *
+ * const cache = createDefaultCache(100_000);
+ * console.log(cache.numItems(Date.now())); // 0
+ * ```
+ *
+ * @param maxSessions Most sessions held at once (64 .. 100,000,000).
+ * @throws {DcCacheRangeError} (code `ERR_SESSIONS`) for a bound out of range.
+ */
+export function createDefaultCache(maxSessions: number): DcCache {
+  return new DefaultCache(maxSessions);
+}
