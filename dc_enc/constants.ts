@@ -4,26 +4,110 @@
  * @module
  */
 
-/** Protocol level sent in every frame: version 0x0011, patch level 0. */
+/**
+ * Protocol level sent in every frame: version 0x0011, patch level 0.
+ *
+ * @example
+ * ```ts
+ * import { DISTCACHE_PROTO_LEVEL } from "@distcache/distcache/dc_enc";
+ *
+ * console.log(DISTCACHE_PROTO_LEVEL.toString(16)); // "110000"
+ * ```
+ */
 export const DISTCACHE_PROTO_LEVEL = 0x00110000;
 /**
  * Protocol version (the high 16 bits of a level). A receiver accepts any
  * patch level of this version and rejects every other version.
+ *
+ * @example
+ * ```ts
+ * import { DISTCACHE_PROTO_VER } from "@distcache/distcache/dc_enc";
+ *
+ * const peerLevel = 0x0011ffff;
+ * console.log(peerLevel >>> 16 === DISTCACHE_PROTO_VER); // true: another patch level is fine
+ * ```
  */
 export const DISTCACHE_PROTO_VER = 0x0011;
-/** Most payload bytes in one frame. */
+/**
+ * Most payload bytes in one frame; every frame of a command but the last
+ * carries exactly this many.
+ *
+ * @example
+ * ```ts
+ * import { DC_MSG_MAX_DATA } from "@distcache/distcache/dc_enc";
+ *
+ * console.log(Math.ceil(5000 / DC_MSG_MAX_DATA)); // 3 frames for 5000 bytes
+ * ```
+ */
 export const DC_MSG_MAX_DATA = 2048;
-/** Frames of 2048 bytes that make the largest command. */
+/**
+ * Frames of 2048 bytes that make the largest command.
+ *
+ * @example
+ * ```ts
+ * import { DC_MAX_MSG, DC_MSG_MAX_DATA } from "@distcache/distcache/dc_enc";
+ *
+ * console.log(DC_MAX_MSG * DC_MSG_MAX_DATA); // 32768
+ * ```
+ */
 export const DC_MAX_MSG = 16;
-/** Most payload bytes in one command (request or response). */
+/**
+ * Most payload bytes in one command (request or response); more is corrupt.
+ *
+ * @example
+ * ```ts
+ * import { DC_MAX_TOTAL_DATA } from "@distcache/distcache/dc_enc";
+ *
+ * const data = new Uint8Array(40000);
+ * console.log(data.length <= DC_MAX_TOTAL_DATA); // false: too large for one command
+ * ```
+ */
 export const DC_MAX_TOTAL_DATA = 32768;
-/** Longest session id. */
+/**
+ * Longest session id.
+ *
+ * @example
+ * ```ts
+ * import { DC_MAX_ID_LEN } from "@distcache/distcache/dc_enc";
+ *
+ * const id = new TextEncoder().encode("session-0001");
+ * console.log(id.length <= DC_MAX_ID_LEN); // true
+ * ```
+ */
 export const DC_MAX_ID_LEN = 64;
-/** Bytes of a frame header. */
+/**
+ * Bytes of a frame header.
+ *
+ * @example
+ * ```ts
+ * import { DC_MSG_HEADER_SIZE } from "@distcache/distcache/dc_enc";
+ *
+ * console.log(DC_MSG_HEADER_SIZE + 2048); // 2062: the largest frame
+ * ```
+ */
 export const DC_MSG_HEADER_SIZE = 14;
-/** The only operation class (`op_class` byte). */
+/**
+ * The only operation class (the `op_class` byte); anything else is corrupt.
+ *
+ * @example
+ * ```ts
+ * import { DC_CLASS_USER } from "@distcache/distcache/dc_enc";
+ *
+ * console.log(DC_CLASS_USER); // 0
+ * ```
+ */
 export const DC_CLASS_USER = 0;
-/** Longest session lifetime an ADD may ask for: 7 days in milliseconds. */
+/**
+ * Longest session lifetime an ADD may ask for: 7 days in milliseconds
+ * (more is answered `DcAddErr.TIMEOUT_RANGE`).
+ *
+ * @example
+ * ```ts
+ * import { DC_MAX_TIMEOUT_MS } from "@distcache/distcache/dc_enc";
+ *
+ * console.log(DC_MAX_TIMEOUT_MS / 86_400_000); // 7 (days)
+ * ```
+ */
 export const DC_MAX_TIMEOUT_MS = 604800000;
 
 /**
@@ -103,9 +187,37 @@ export const DcDecodeState = { CORRUPT: 0, INCOMPLETE: 1, OK: 2 } as const;
 /** One of {@linkcode DcDecodeState}'s values. */
 export type DcDecodeState = typeof DcDecodeState[keyof typeof DcDecodeState];
 
-/** `DcPlug` flag: this plug talks to a server (it sends requests, reads responses). */
+/**
+ * `DcPlug` flag: this plug talks to a server (it sends requests and reads
+ * responses); without it, a plug serves (it reads requests).
+ *
+ * @example
+ * ```ts
+ * import { DC_PLUG_FLAG_TO_SERVER, DcPlug } from "@distcache/distcache/dc_enc";
+ * import { NalConnection } from "@distcache/distcache/nal";
+ *
+ * const conn = new NalConnection();
+ * conn.createDummy(4096);
+ * const plug = new DcPlug(conn, DC_PLUG_FLAG_TO_SERVER);
+ * plug.close();
+ * ```
+ */
 export const DC_PLUG_FLAG_TO_SERVER = 0x0001;
-/** `DcPlug` flag: `close()` leaves the connection open. */
+/**
+ * `DcPlug` flag: `close()` leaves the connection open (its owner closes it).
+ *
+ * @example
+ * ```ts
+ * import { DC_PLUG_FLAG_NOFREE_CONN, DcPlug } from "@distcache/distcache/dc_enc";
+ * import { NalConnection } from "@distcache/distcache/nal";
+ *
+ * const conn = new NalConnection();
+ * conn.createDummy(4096);
+ * new DcPlug(conn, DC_PLUG_FLAG_NOFREE_CONN).close();
+ * console.log(conn.getRead().size()); // 4096: still open
+ * conn.close();
+ * ```
+ */
 export const DC_PLUG_FLAG_NOFREE_CONN = 0x0002;
 
 /**

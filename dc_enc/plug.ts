@@ -408,7 +408,8 @@ export class DcPlug {
     if (pos > 0) {
       sb.write(src.subarray(0, pos));
       backlog.takeData(null, pos);
-    } else if (sb.empty() && this.error === null) {
+    } else if (sb.empty() && sb.size() > 0 && this.error === null) {
+      // (A size of 0 is a closed connection: io() reports it dead.)
       this.error = bufferTooSmall("send", sb.size());
     }
   }
@@ -422,7 +423,9 @@ export class DcPlug {
       const bytes = rb.readPtr();
       const r = asm.step(bytes, 0, bytes.length);
       if (r === STEP_NEED_MORE) {
-        if (rb.full()) this.error = bufferTooSmall("read", rb.size());
+        if (rb.full() && rb.size() > 0) {
+          this.error = bufferTooSmall("read", rb.size());
+        }
         return;
       }
       if (r === STEP_CORRUPT) {

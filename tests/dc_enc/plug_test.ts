@@ -352,6 +352,15 @@ describe("DcPlug lifetime", () => {
     assert.equal(client.toSelect(new NalSelector()), false);
   });
 
+  it("a connection closed under the plug is a disconnection, not a protocol error", () => {
+    const { client, a } = pair(4096);
+    client.write(false, 1, DcCmd.GET, new Uint8Array(10));
+    a.close();
+    client.commit();
+    assert.equal(client.io(), false);
+    assert.equal(client.error, null);
+  });
+
   it("with DC_PLUG_FLAG_NOFREE_CONN, close() leaves the connection usable", async () => {
     const a = track(new NalConnection());
     const b = track(new NalConnection());
