@@ -190,7 +190,7 @@ export class DcCtx {
    * @throws {DcArgumentError} for an id of 0 or more than 64 bytes.
    */
   async removeSession(id: DcBytes): Promise<boolean> {
-    return this.#yesNo(DcCmd.REMOVE, checkId(id));
+    return await this.#yesNo(DcCmd.REMOVE, checkId(id));
   }
 
   /**
@@ -200,7 +200,7 @@ export class DcCtx {
    * @throws {DcArgumentError} for an id of 0 or more than 64 bytes.
    */
   async hasSession(id: DcBytes): Promise<boolean> {
-    return this.#yesNo(DcCmd.HAVE, checkId(id));
+    return await this.#yesNo(DcCmd.HAVE, checkId(id));
   }
 
   /**

@@ -20,7 +20,13 @@ export type {
   DcCacheStats,
   MaybePromise,
 } from "./cache.ts";
-export { createDefaultCache, DefaultCache } from "./cache_default.ts";
+export {
+  createDefaultCache,
+  DcCacheRangeError,
+  DefaultCache,
+  MAX_SESSIONS,
+  MIN_SESSIONS,
+} from "./cache_default.ts";
 export {
   DEFAULT_SERVER_ADDRESS,
   DEFAULT_SESSIONS,

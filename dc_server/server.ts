@@ -16,7 +16,7 @@ import {
   DcPlug,
   type DcPlugCommand,
 } from "../dc_enc/mod.ts";
-import { DistcacheError } from "../nal/errors.ts";
+import type { DistcacheError } from "../nal/errors.ts";
 import type { NalConnection } from "../nal/connection.ts";
 import type { NalSelector } from "../nal/selector.ts";
 import type { DcCache, DcCacheFactory } from "./cache.ts";
