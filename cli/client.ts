@@ -64,7 +64,9 @@ export async function runClient(args: readonly string[]): Promise<number> {
   if (flags.server === undefined) {
     throw new UsageError("flag -server (or -connect) is required");
   }
-  if (flags.daemon && !isDaemonChild()) return await daemonize(args);
+  if (flags.daemon && !isDaemonChild()) {
+    return await daemonize(["client", ...args]);
+  }
   const quiet = flags.daemon === true;
   const proxy = await startProxy({
     listen: (flags.listen as string | undefined) ?? DEFAULT_PROXY_ADDRESS,
@@ -75,6 +77,7 @@ export async function runClient(args: readonly string[]): Promise<number> {
   });
   return await superviseService(proxy, {
     flags,
+    name: "distcache client",
     banner:
       `distcache client listening on ${proxy.addr}, server ${flags.server}`,
   });

@@ -22,7 +22,7 @@ export function isDaemonChild(): boolean {
 }
 
 /**
- * Detaches: starts this same command again in the background (without
+ * Detaches: starts this same tool (`args` begins with its name) again in the background (without
  * `-daemon`'s wait), and resolves with the exit code for the foreground
  * process: 0 once the background copy says it is serving, 1 if it failed
  * (its error is repeated on stderr).
@@ -234,6 +234,8 @@ export interface SuperviseOptions {
   flags: Record<string, string | number | boolean>;
   /** Line printed once serving (foreground only). */
   banner: string;
+  /** Name printed with "stopped" after a clean shutdown (foreground only). */
+  name: string;
   /** Also stop on SIGUSR1/SIGUSR2 (otherwise they are ignored). */
   killable?: boolean;
   /** Called once a second in the foreground (the server's stats line). */
@@ -283,5 +285,6 @@ export async function superviseService(
   clearInterval(timer);
   stopSignals();
   if (pidfile !== undefined) removePidfile(pidfile);
+  if (!isDaemonChild()) console.log(`${opts.name} stopped`);
   return 0;
 }

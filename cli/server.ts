@@ -103,7 +103,9 @@ export async function runServer(args: readonly string[]): Promise<number> {
     console.log(usage("server", SUMMARY, SERVER_FLAGS));
     return 0;
   }
-  if (flags.daemon && !isDaemonChild()) return await daemonize(args);
+  if (flags.daemon && !isDaemonChild()) {
+    return await daemonize(["server", ...args]);
+  }
   const quiet = flags.daemon === true;
   const server = await serve({
     listen: (flags.listen as string | undefined) ?? DEFAULT_SERVER_ADDRESS,
@@ -115,6 +117,7 @@ export async function runServer(args: readonly string[]): Promise<number> {
   const line = new StatsLine((flags.progress as number | undefined) ?? 0);
   return await superviseService(server, {
     flags,
+    name: "distcache server",
     banner: `distcache server listening on ${server.addr} (sessions: ${
       (flags.sessions as number | undefined) ?? DEFAULT_SESSIONS
     })`,

@@ -284,5 +284,6 @@ export async function runSnoop(args: readonly string[]): Promise<number> {
   const stopSignals = onSignals(["SIGINT", "SIGTERM"], [], () => snoop.close());
   await snoop.finished;
   stopSignals();
+  console.log("distcache snoop stopped");
   return 0;
 }

@@ -1,0 +1,121 @@
+// Test helpers that run the distcache CLI as real processes, with the same
+// runtime as the test (deno run / bun), and wait on their output.
+
+import { type ChildProcess, spawn } from "node:child_process";
+import process from "node:process";
+import { fileURLToPath } from "node:url";
+
+const MAIN = fileURLToPath(new URL("../cli/main.ts", import.meta.url));
+
+/** The command line that runs `distcache <args>` under this runtime. */
+export function cliCommand(
+  args: readonly string[],
+): { command: string; args: string[] } {
+  if ("Deno" in globalThis) {
+    return { command: process.execPath, args: ["run", "-A", MAIN, ...args] };
+  }
+  return { command: process.execPath, args: [MAIN, ...args] };
+}
+
+/** A CLI process with its output collected. */
+export class CliProcess {
+  readonly child: ChildProcess;
+  stdout = "";
+  stderr = "";
+  readonly exited: Promise<number>;
+  #waiters: (() => void)[] = [];
+
+  constructor(args: readonly string[], binary?: string) {
+    const cmd = binary === undefined
+      ? cliCommand(args)
+      : { command: binary, args: [...args] };
+    this.child = spawn(cmd.command, cmd.args, {
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    this.child.stdout!.on("data", (d: Uint8Array) => {
+      this.stdout += new TextDecoder().decode(d);
+      this.#notify();
+    });
+    this.child.stderr!.on("data", (d: Uint8Array) => {
+      this.stderr += new TextDecoder().decode(d);
+      this.#notify();
+    });
+    this.exited = new Promise((resolve) => {
+      // "close" comes after the exit and after the output pipes are drained.
+      this.child.on("close", (code, signal) => {
+        this.#notify();
+        resolve(code ?? (signal ? 128 : 1));
+      });
+    });
+  }
+
+  /** Waits until stdout (or stderr) contains `text`. */
+  async waitFor(text: string | RegExp, timeoutMs = 15_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    const seen = () =>
+      typeof text === "string"
+        ? (this.stdout + this.stderr).includes(text)
+        : text.test(this.stdout + this.stderr);
+    while (!seen()) {
+      if (this.child.exitCode !== null) {
+        throw new Error(
+          `process exited (${this.child.exitCode}) before printing ${text}: ${this.stdout} ${this.stderr}`,
+        );
+      }
+      const left = deadline - Date.now();
+      if (left <= 0) {
+        throw new Error(
+          `timed out waiting for ${text}: ${this.stdout} ${this.stderr}`,
+        );
+      }
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, left);
+        this.#waiters.push(() => {
+          clearTimeout(t);
+          resolve();
+        });
+      });
+    }
+  }
+
+  /**
+   * Sends a signal and waits for the process to end; true when it shut
+   * down cleanly (said "stopped"). Deno's child_process reports a child
+   * that handled the signal and exited 0 as killed by it, so the exit code
+   * cannot tell.
+   */
+  async stop(signal: NodeJS.Signals = "SIGTERM"): Promise<boolean> {
+    this.signal(signal);
+    await this.exited;
+    return /\bstopped\b/.test(this.stdout);
+  }
+
+  /**
+   * Sends a signal while the process runs. Through process.kill, because
+   * Deno's ChildProcess.kill sends only the first signal of a child's life.
+   */
+  signal(signal: NodeJS.Signals): void {
+    if (this.child.exitCode !== null || this.child.pid === undefined) return;
+    try {
+      process.kill(this.child.pid, signal);
+    } catch {
+      // Already gone: the caller waits on `exited` anyway.
+    }
+  }
+
+  #notify(): void {
+    const w = this.#waiters;
+    this.#waiters = [];
+    for (const f of w) f();
+  }
+}
+
+/** Runs `distcache <args>` to completion. */
+export async function runCli(
+  args: readonly string[],
+  binary?: string,
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const p = new CliProcess(args, binary);
+  const code = await p.exited;
+  return { code, stdout: p.stdout, stderr: p.stderr };
+}
