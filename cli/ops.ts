@@ -255,8 +255,12 @@ export async function superviseService(
   const flags = opts.flags;
   const pidfile = flags.pidfile as string | undefined;
   try {
+    // A server that became -user could not remove a root-owned socket file
+    // from a sticky directory such as /tmp at exit: hand the file over.
+    const owner = flags.sockowner ??
+      (service.addr.startsWith("UNIX:") ? flags.user : undefined);
     applySocketFile(service.addr, {
-      owner: flags.sockowner as string | undefined,
+      owner: owner as string | undefined,
       group: flags.sockgroup as string | undefined,
       perms: flags.sockperms as number | undefined,
     });

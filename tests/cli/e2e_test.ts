@@ -211,6 +211,30 @@ describe("distcache tools end to end", () => {
     assert.equal(fs.existsSync(pidfile), false, "pidfile removed");
   });
 
+  // Changing user needs root; as anyone else the flag can only fail.
+  const root = process.getuid?.() === 0;
+  it("-user nobody serves as nobody and still removes its socket file", {
+    skip: root ? false : "needs root",
+  }, async () => {
+    const sock = path.join(tmp, "user.sock");
+    fs.chmodSync(tmp, 0o1777);
+    const { proc, addr } = await startServer([
+      "-listen",
+      `UNIX:${sock}`,
+      "-user",
+      "nobody",
+    ]);
+    procs.push(proc);
+    const status = fs.readFileSync(`/proc/${proc.child.pid}/status`, "utf8");
+    const uid = Number(/^Uid:\s+(\d+)/m.exec(status)![1]);
+    assert.notEqual(uid, 0, "no longer root");
+    const ctx = await DcCtx.create(addr);
+    assert.equal(await ctx.addSession("u", "as nobody", 60_000), true);
+    ctx.close();
+    assert.ok(await proc.stop(), "clean shutdown");
+    assert.equal(fs.existsSync(sock), false, "socket file removed");
+  });
+
   it("-killable: SIGUSR1 stops the server; without it SIGUSR1 is ignored", async () => {
     const plain = await startServer([
       "-listen",
