@@ -5,13 +5,12 @@
  */
 
 import { NalAddress } from "../nal/address.ts";
-import { NalConnection } from "../nal/connection.ts";
 import type { DistcacheError } from "../nal/errors.ts";
 import { NalListener } from "../nal/listener.ts";
 import type { RuntimeAdapter } from "../nal/runtime/types.ts";
-import { NalSelector } from "../nal/selector.ts";
 import type { DcCacheFactory } from "./cache.ts";
-import { DC_CLIENT_FLAG_IN_SERVER, DcServer } from "./server.ts";
+import { ReadyLoop } from "./_ready_loop.ts";
+import { DcServer } from "./server.ts";
 import type { DcServerStats } from "./stats.ts";
 
 /** Default address of {@linkcode serve} and of the `server` tool. */
@@ -76,10 +75,10 @@ export async function serve(options: ServeOptions = {}): Promise<Server> {
     options.bufferSize ?? 0,
   );
   const clock = options.clock ?? Date.now;
-  const sel = new NalSelector();
+  let loop: ReadyLoop | null = null;
   const server = new DcServer(options.sessions ?? DEFAULT_SESSIONS, {
     cache: options.cache,
-    onWake: () => sel.wake(),
+    onWake: (client) => loop?.markReady(client),
     onClientError: options.onClientError,
   });
   const list = new NalListener({ adapter: options.adapter });
@@ -87,32 +86,19 @@ export async function serve(options: ServeOptions = {}): Promise<Server> {
     server.close();
     throw list.error!;
   }
-  let closing = false;
-
-  const run = async (): Promise<void> => {
-    let conn = new NalConnection();
+  loop = new ReadyLoop(server, list, clock);
+  const running = loop;
+  const finished = (async () => {
     try {
-      while (!closing) {
-        sel.addListener(list);
-        server.clientsToSelect(sel);
-        await sel.select();
-        if (closing) break;
-        while (list.accept(sel, conn)) {
-          server.newClient(conn, DC_CLIENT_FLAG_IN_SERVER);
-          conn = new NalConnection();
-        }
-        server.clientsIo(clock());
-      }
+      await running.run();
     } finally {
       server.close();
       await list.closeAndWait();
     }
-  };
-  const finished = run();
+  })();
 
   const close = async (): Promise<void> => {
-    closing = true;
-    sel.interrupt();
+    running.stop();
     await finished;
   };
   return {

@@ -96,8 +96,11 @@ export class DcServerClient {
 export interface DcServerOptions {
   /** Store to use instead of the one set with `DcServer.setCache`. */
   cache?: DcCacheFactory;
-  /** Called when the server has work to do outside a select (an async cache answered). */
-  onWake?: () => void;
+  /**
+   * Called when the server has work to do outside a select: an
+   * asynchronous cache answered for this server-owned client.
+   */
+  onWake?: (client: DcServerClient) => void;
   /** Called when a client is dropped for a protocol error. */
   onClientError?: (error: DistcacheError) => void;
 }
@@ -283,8 +286,8 @@ export class DcServer {
       if (answer instanceof Promise) {
         client.busy = true;
         answer.then(
-          (bytes) => this.#finish(client, bytes),
-          () => this.#finish(client, DROP),
+          (bytes) => this.#finishLater(client, bytes),
+          () => this.#finishLater(client, DROP),
         );
         break;
       }
@@ -317,15 +320,41 @@ export class DcServer {
    * @returns The number of clients still served.
    */
   clientsIo(now: number = Date.now()): number {
-    for (const client of this.#clients) {
-      if (
-        !client.plug.io() || !this.processClient(client, now) ||
-        !client.plug.io()
-      ) {
-        this.#drop(client);
-      }
-    }
+    for (const client of this.#clients) this.clientIo(client, now);
     return this.#clients.size;
+  }
+
+  /**
+   * One client's share of {@linkcode DcServer.prototype.clientsIo}: moves
+   * its data, serves its whole requests, moves the answers out, and deletes
+   * it if it died or broke the protocol. For event-driven loops that know
+   * which clients have news, so that an idle client costs nothing.
+   *
+   * @example
+   * ```ts
+   * import { DcServer } from "@distcache/distcache/dc_server";
+   * import { NalConnection } from "@distcache/distcache/nal";
+   *
+   * const server = new DcServer(1024);
+   * const [a, b] = [new NalConnection(), new NalConnection()];
+   * NalConnection.createPair(a, b, 4096);
+   * const client = server.newClient(a);
+   * console.log(server.clientIo(client)); // true: alive, nothing to do
+   * ```
+   *
+   * @param client The client.
+   * @param now Server clock in milliseconds. @default {Date.now()}
+   * @returns `false` when the client was deleted.
+   */
+  clientIo(client: DcServerClient, now: number = Date.now()): boolean {
+    if (
+      !client.plug.io() || !this.processClient(client, now) ||
+      !client.plug.io()
+    ) {
+      this.#drop(client);
+      return false;
+    }
+    return true;
   }
 
   /** Whether the server owns no client. */
@@ -362,8 +391,14 @@ export class DcServer {
     plug.writeMore(answer);
     plug.commit();
     plug.consume();
-    if (client.flags & DC_CLIENT_FLAG_IN_SERVER) this.#options.onWake?.();
     return true;
+  }
+
+  // An answer from an asynchronous cache arrives outside any select: the
+  // loop must come back to send it and to serve the requests behind it.
+  #finishLater(client: DcServerClient, answer: Answer): void {
+    this.#finish(client, answer);
+    if (client.flags & DC_CLIENT_FLAG_IN_SERVER) this.#options.onWake?.(client);
   }
 
   #execute(req: DcPlugCommand, now: number): Answer | Promise<Answer> {

@@ -132,6 +132,26 @@ describe("DcServer", () => {
     server.close();
   });
 
+  it("clientIo serves one client alone and deletes it once its peer is gone", async () => {
+    const server = new DcServer(512);
+    const busy = pair(server, DC_CLIENT_FLAG_IN_SERVER);
+    const idle = pair(server, DC_CLIENT_FLAG_IN_SERVER);
+    busy.peer.getSend().write(command(9, OP.HAVE, bytes("nope")));
+    idle.peer.getSend().write(command(10, OP.HAVE, bytes("nope")));
+    await pump(
+      [busy.peer, idle.peer],
+      () => server.clientIo(busy.client),
+      () => busy.peer.getRead().used() >= 15,
+    );
+    assert.equal(idle.client.conn.getSend().used(), 0, "the other waits");
+    assert.equal(server.numOperations(), 1);
+    busy.peer.close();
+    await pump([], () => {}, () => !server.clientIo(busy.client));
+    assert.equal(busy.client.dead, true);
+    assert.equal(server.clientIo(idle.client), true);
+    server.close();
+  });
+
   it("serves and forgets clients made with DC_CLIENT_FLAG_IN_SERVER via clientsIo", async () => {
     const server = new DcServer(512);
     assert.equal(server.clientsEmpty(), true);
