@@ -162,7 +162,7 @@ export class NalListener {
    */
   accept(_sel: NalSelector | null, conn: NalConnection): boolean {
     const core = cores.get(this);
-    if (core === undefined || transportOf(conn) !== undefined) return false;
+    if (core === undefined || !idle(conn)) return false;
     while (core.queue.length > 0) {
       const t = core.queue.shift()!;
       // A connection that came and went before being accepted is skipped.
@@ -177,12 +177,13 @@ export class NalListener {
    * Waits for a connection and accepts it into `conn`.
    *
    * @param conn An idle connection.
-   * @returns `false` when the listener is closed before one arrives.
+   * @returns `false` when the listener is closed before one arrives (or
+   *   `conn` is in use).
    */
   async acceptBlock(conn: NalConnection): Promise<boolean> {
     for (;;) {
       const core = cores.get(this);
-      if (core === undefined) return false;
+      if (core === undefined || !idle(conn)) return false;
       if (this.accept(null, conn)) return true;
       await new Promise<void>((resolve) => core.blocked.push(resolve));
     }
@@ -261,6 +262,12 @@ export class NalListener {
     );
     return false;
   }
+}
+
+// Only an idle connection may receive an accepted socket: one with a socket
+// or a dummy (established without a socket) is in use.
+function idle(conn: NalConnection): boolean {
+  return transportOf(conn) === undefined && !conn.isEstablished();
 }
 
 function listenCode(err: unknown): string {
