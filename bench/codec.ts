@@ -20,6 +20,7 @@ import {
   encodeCommandInto,
 } from "../dc_enc/mod.ts";
 import { NalConnection } from "../nal/mod.ts";
+import process from "node:process";
 
 /** One measurement. */
 export interface CodecResult {
@@ -216,6 +217,13 @@ export function formatCodecResults(results: CodecResult[]): string {
 }
 
 if (import.meta.main) {
-  console.log(`dc_enc codec bench (${navigator.userAgent})`);
-  console.log(formatCodecResults(await runCodecBench()));
+  // `--json` prints one JSON line for bench/main.ts; `--ms=N` per measurement.
+  const args = process.argv.slice(2);
+  const ms = Number(args.find((a) => a.startsWith("--ms="))?.slice(5) ?? 300);
+  const results = await runCodecBench({ durationMs: ms });
+  if (args.includes("--json")) console.log(JSON.stringify(results));
+  else {
+    console.log(`dc_enc codec bench (${navigator.userAgent})`);
+    console.log(formatCodecResults(results));
+  }
 }

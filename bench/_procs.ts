@@ -1,0 +1,278 @@
+/**
+ * Processes of the benchmark: the servers it measures (ours under Deno and
+ * Bun, memcached, Redis), our proxy, and the load generator.
+ *
+ * @module
+ */
+
+import { spawn, spawnSync } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import net from "node:net";
+import { dirname } from "node:path";
+import { fileURLToPath } from "node:url";
+import process from "node:process";
+import type { LoaderJob, LoaderResult } from "./loader.ts";
+
+/** The repository's root directory. */
+export const ROOT: string = dirname(dirname(fileURLToPath(import.meta.url)));
+
+/** The deno binary: ours when running under Deno, else the npm package's. */
+export function denoPath(): string {
+  if (process.versions.deno) return process.execPath;
+  const scoped = `${ROOT}/node_modules/@deno`;
+  if (existsSync(scoped)) {
+    for (const d of readdirSync(scoped)) {
+      if (existsSync(`${scoped}/${d}/deno`)) return `${scoped}/${d}/deno`;
+    }
+  }
+  return "deno";
+}
+
+/** The bun binary from the npm package (or ours when running under Bun). */
+export function bunPath(): string {
+  const local = `${ROOT}/node_modules/bun/bin/bun.exe`;
+  if (existsSync(local)) return local;
+  return process.versions.bun ? process.execPath : "bun";
+}
+
+/** Where a server listens. */
+export type Endpoint = { kind: "unix"; path: string } | {
+  kind: "tcp";
+  port: number;
+};
+
+/** A server (or proxy) kind the benchmark can start. */
+export interface ServerKind {
+  /** Short name used in results (`ours-bun`, `memcached`, ...). */
+  name: string;
+  /** The protocol the loader speaks to it. */
+  proto: LoaderJob["proto"];
+  /** The command line. */
+  argv(at: Endpoint, sessions: number): string[];
+}
+
+function dcAddress(at: Endpoint): string {
+  return at.kind === "unix" ? `UNIX:${at.path}` : `IP:127.0.0.1:${at.port}`;
+}
+
+/** Our server under a runtime. */
+export function oursKind(runtime: "deno" | "bun"): ServerKind {
+  const head = runtime === "deno"
+    ? [denoPath(), "run", "-A", "cli/main.ts"]
+    : [bunPath(), "cli/main.ts"];
+  return {
+    name: `ours-${runtime}`,
+    proto: "dc",
+    argv: (at, sessions) => [
+      ...head,
+      "server",
+      "-listen",
+      dcAddress(at),
+      "-sessions",
+      String(sessions),
+    ],
+  };
+}
+
+/** Our proxy (`client`) under a runtime, in front of `server`. */
+export function proxyArgv(
+  runtime: "deno" | "bun",
+  at: Endpoint,
+  server: Endpoint,
+): string[] {
+  const head = runtime === "deno"
+    ? [denoPath(), "run", "-A", "cli/main.ts"]
+    : [bunPath(), "cli/main.ts"];
+  return [
+    ...head,
+    "client",
+    "-listen",
+    dcAddress(at),
+    "-server",
+    dcAddress(server),
+  ];
+}
+
+const IS_ROOT = process.getuid?.() === 0;
+
+/** memcached with its default threads, enough memory for a million sessions. */
+export const MEMCACHED: ServerKind = {
+  name: "memcached",
+  proto: "mc",
+  argv: (at) => [
+    "memcached",
+    ...(IS_ROOT ? ["-u", "root"] : []),
+    "-m",
+    "4096",
+    "-c",
+    "4096",
+    ...(at.kind === "unix"
+      ? ["-s", at.path, "-a", "0700"]
+      : ["-l", "127.0.0.1", "-p", String(at.port), "-U", "0"]),
+  ],
+};
+
+/** Redis without persistence. */
+export const REDIS: ServerKind = {
+  name: "redis",
+  proto: "redis",
+  argv: (at) => [
+    "redis-server",
+    "--save",
+    "",
+    "--appendonly",
+    "no",
+    ...(at.kind === "unix"
+      ? ["--port", "0", "--unixsocket", at.path, "--unixsocketperm", "700"]
+      : ["--port", String(at.port), "--bind", "127.0.0.1"]),
+  ],
+};
+
+/** A running server or proxy. */
+export interface Running {
+  /** The process. */
+  child: ChildProcess;
+  /** Where it listens. */
+  at: Endpoint;
+  /** Its resident set size now, in bytes. */
+  rss(): number;
+  /** Stops it (SIGTERM, then SIGKILL after 5 s). */
+  stop(): Promise<void>;
+}
+
+/** A free TCP port on the loopback interface. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.on("error", reject);
+    s.listen(0, "127.0.0.1", () => {
+      const port = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+function canConnect(at: Endpoint): Promise<boolean> {
+  return new Promise((resolve) => {
+    const sock = at.kind === "unix"
+      ? net.createConnection({ path: at.path })
+      : net.createConnection({ host: "127.0.0.1", port: at.port });
+    sock.on("connect", () => {
+      sock.destroy();
+      resolve(true);
+    });
+    sock.on("error", () => resolve(false));
+  });
+}
+
+function rssOf(pid: number): number {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, "utf8");
+    const m = /VmRSS:\s+(\d+) kB/.exec(status);
+    return m ? Number(m[1]) * 1024 : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/** Starts `argv` and waits until `at` accepts connections. */
+export async function start(argv: string[], at: Endpoint): Promise<Running> {
+  const child = spawn(argv[0], argv.slice(1), {
+    cwd: ROOT,
+    stdio: ["ignore", "ignore", "pipe"],
+  });
+  let stderr = "";
+  child.stderr!.on("data", (d) => stderr += d);
+  let exited = false;
+  const done = new Promise<void>((resolve) =>
+    child.on("exit", () => {
+      exited = true;
+      resolve();
+    })
+  );
+  child.on("error", (e) => stderr += String(e));
+  const deadline = Date.now() + 20_000;
+  while (!(await canConnect(at))) {
+    if (exited || Date.now() > deadline) {
+      child.kill("SIGKILL");
+      throw new Error(
+        `${argv.join(" ")} did not start: ${stderr.trim() || "timeout"}`,
+      );
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return {
+    child,
+    at,
+    rss: () => rssOf(child.pid!),
+    async stop() {
+      if (exited) return;
+      child.kill("SIGTERM");
+      const t = setTimeout(() => child.kill("SIGKILL"), 5000);
+      await done;
+      clearTimeout(t);
+    },
+  };
+}
+
+/** Runs the loader under Bun and returns its result. */
+export function load(job: LoaderJob, at: Endpoint): Promise<LoaderResult> {
+  const full: LoaderJob = at.kind === "unix"
+    ? { ...job, path: at.path }
+    : { ...job, host: "127.0.0.1", port: at.port };
+  return new Promise((resolve, reject) => {
+    const child = spawn(bunPath(), ["bench/loader.ts", JSON.stringify(full)], {
+      cwd: ROOT,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let out = "";
+    let err = "";
+    child.stdout!.on("data", (d) => out += d);
+    child.stderr!.on("data", (d) => err += d);
+    child.on("error", reject);
+    child.on("exit", (code) => {
+      const line = out.trim().split("\n").pop() ?? "";
+      if (code !== 0 || !line.startsWith("{")) {
+        reject(new Error(`loader failed (${code}): ${err.trim() || out}`));
+      } else resolve(JSON.parse(line) as LoaderResult);
+    });
+  });
+}
+
+/** The first line a command prints of its version, or null when missing. */
+export function versionOf(cmd: string, arg = "--version"): string | null {
+  const r = spawnSync(cmd, [arg], { encoding: "utf8" });
+  if (r.error || r.status !== 0) return null;
+  return (r.stdout || r.stderr).trim().split("\n")[0];
+}
+
+/**
+ * Makes memcached and Redis available: installs them with apt-get when they
+ * are missing and this machine can. Returns a message per peer it could not
+ * provide (empty when both are there).
+ */
+export function ensurePeers(): string[] {
+  const missing = ["memcached", "redis-server"].filter((c) =>
+    versionOf(c) === null && versionOf(c, "-V") === null
+  );
+  if (missing.length === 0) return [];
+  const hasApt = versionOf("apt-get") !== null;
+  if (hasApt) {
+    const apt = (...args: string[]) => {
+      const cmd = [...(IS_ROOT ? [] : ["sudo", "-n"]), "apt-get", ...args];
+      console.log(`$ ${cmd.join(" ")}`);
+      return spawnSync(cmd[0], cmd.slice(1), { stdio: "inherit" }).status;
+    };
+    const install = ["install", "-y", "memcached", "redis-server"];
+    // A fresh machine may have no package lists yet.
+    if (apt(...install) !== 0 && apt("update") === 0) apt(...install);
+  }
+  return ["memcached", "redis-server"].filter((c) =>
+    versionOf(c) === null && versionOf(c, "-V") === null
+  ).map((c) =>
+    `${c} is not installed and could not be installed (apt-get ${
+      hasApt ? "failed" : "is not available"
+    }): its rows are skipped`
+  );
+}
