@@ -64,8 +64,25 @@ export class NalConnection {
   #send: NalBuffer = new NalBuffer();
   #dummy = false;
   #target = "";
+  #error: NalSocketError | null = null;
+  // The transport that ended the connection: its error is built only when
+  // asked for, since a peer closing is routine (one connection per
+  // operation) and an Error's stack trace is not free.
+  #endedBy: Transport | null = null;
+
   /** Why the connection failed or closed, once it has. */
-  error: NalSocketError | null = null;
+  get error(): NalSocketError | null {
+    if (this.#error === null && this.#endedBy !== null) {
+      this.#error = closeError(this.#endedBy, this.#target);
+      this.#endedBy = null;
+    }
+    return this.#error;
+  }
+
+  set error(error: NalSocketError | null) {
+    this.#error = error;
+    this.#endedBy = null;
+  }
 
   /**
    * Makes an idle connection: give it life with `create`, `createDummy`,
@@ -166,7 +183,7 @@ export class NalConnection {
       this.#send.takeData(null, n);
     }
     if (t.closed && (t.pending === 0 || t.error !== null)) {
-      if (this.error === null) this.error = closeError(t, this.#target);
+      if (this.#error === null && this.#endedBy === null) this.#endedBy = t;
       return false;
     }
     return true;
