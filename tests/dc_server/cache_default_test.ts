@@ -229,6 +229,26 @@ describe("DefaultCache: expiry", () => {
     assert.equal(cache.stats().bytes, 0);
   });
 
+  it("lets each ADD take expired sessions, so an uncounted store holds only live ones", () => {
+    const cache = new DefaultCache(10_000);
+    const data = new Uint8Array(512);
+    for (let k = 0; k < 1000; k++) {
+      cache.add(0, 10, toBytes(`short-${k}`), data);
+    }
+    let idBytes = 0;
+    for (let k = 0; k < 500; k++) {
+      cache.add(20, 60_000, toBytes(`long-${k}`), data);
+      idBytes += `long-${k}`.length;
+    }
+    assert.deepEqual(cache.stats(), {
+      items: 500,
+      bytes: 500 * 512 + idBytes,
+      evictions: 0,
+      expirations: 1000,
+    });
+    assert.equal(got(cache, 20, toBytes("long-499"))?.length, 512);
+  });
+
   it("accepts a new add of an expired id, with the new data and lifetime", () => {
     const cache = new DefaultCache(64);
     const id = toBytes("again");
@@ -530,6 +550,14 @@ class Model {
         const n = Math.max(1, Math.floor(this.max / 30));
         for (const [k] of soonest.slice(0, n)) this.drop(k);
         this.evictions += n;
+      }
+    } else {
+      // Each ADD also takes up to two expired sessions, soonest first.
+      const expired = [...this.map].filter(([, s]) => s.expiry <= now)
+        .sort((a, b) => a[1].expiry - b[1].expiry);
+      for (const [k] of expired.slice(0, 2)) {
+        this.drop(k);
+        this.expirations++;
       }
     }
     this.map.set(key, { data: data.slice(), expiry });
