@@ -309,7 +309,7 @@ async function proxy(): Promise<void> {
       const p = await start(proxyArgv(runtime, local, at), local);
       try {
         await load({ action: "fill", proto: "dc", ids: 10_000 }, at);
-        for (const mode of ["perop", "c8"]) {
+        for (const mode of ["perop", "c8", "c64"]) {
           const job: LoaderJob = {
             action: "run",
             proto: "dc",

@@ -21,6 +21,7 @@ import {
   NalSelector,
   type RuntimeAdapter,
 } from "@distcache/distcache/nal";
+import { setImmediate } from "node:timers";
 
 /** Options for {@linkcode startProxy}. */
 export interface ProxyOptions {
@@ -263,6 +264,12 @@ export async function startProxy(options: ProxyOptions): Promise<ProxyHandle> {
         if (!upstream.usable()) wait = Math.max(0, upstream.retryAt - now);
         if (idleMs > 0) wait = Math.min(wait, idleMs);
         await sel.select(wait === Infinity ? undefined : wait * 1000);
+        // The select resumes at the first socket event; letting the event
+        // loop deliver the others first makes one turn of them all, so the
+        // requests of several local clients leave in one write to the
+        // server instead of a write (a syscall) each. With one client
+        // there is nothing to gather, only latency to add.
+        if (locals.size > 1) await new Promise((r) => setImmediate(r));
         if (closing) break;
         const t = Date.now();
         if (!upstream.usable() && t >= upstream.retryAt) {
