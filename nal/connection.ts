@@ -30,15 +30,22 @@ export function transportOf(conn: NalConnection): Transport | undefined {
   return transports.get(conn);
 }
 
-/** Gives an idle connection a transport and buffers (nal-internal). */
+/**
+ * Gives an idle connection a transport and buffers (nal-internal); `target`
+ * names the connection in its errors.
+ */
 export function attachTransport(
   conn: NalConnection,
   transport: Transport,
   bufferSize: number,
+  target?: string,
 ): void {
   conn.setSize(bufferSize);
   transports.set(conn, transport);
+  if (target !== undefined) setTarget(conn, target);
 }
+
+let setTarget: (conn: NalConnection, target: string) => void;
 
 /**
  * A connection (the seed's `NAL_CONNECTION`).
@@ -64,6 +71,10 @@ export class NalConnection {
   #send: NalBuffer = new NalBuffer();
   #dummy = false;
   #target = "";
+
+  static {
+    setTarget = (conn, target) => conn.#target = target;
+  }
   #error: NalSocketError | null = null;
   // The transport that ended the connection: its error is built only when
   // asked for, since a peer closing is routine (one connection per

@@ -167,7 +167,7 @@ export class NalListener {
       const t = core.queue.shift()!;
       // A connection that came and went before being accepted is skipped.
       if (t.closed && t.pending === 0) continue;
-      attachTransport(conn, t, core.bufferSize);
+      attachTransport(conn, t, core.bufferSize, `client of ${this.#address}`);
       return true;
     }
     return false;

@@ -184,6 +184,11 @@ for (const { adapter, transport, label } of matrix()) {
         assert.equal(text.decode(Uint8Array.from(got)), "bye");
         assert.equal(c.server.error?.code, "ERR_IO");
         assert.match(c.server.error!.message, /closed by the peer/);
+        // An accepted connection is named after its listener in errors.
+        assert.ok(
+          c.server.error!.message.includes(`"client of ${c.list.address()}"`),
+          c.server.error!.message,
+        );
         // Dead stays dead.
         assert.equal(c.server.io(null), false);
       }),
