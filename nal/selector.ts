@@ -8,6 +8,11 @@
 import { type NalConnection, transportOf } from "./connection.ts";
 import { listenerCoreOf, type NalListener } from "./listener.ts";
 import type { Waker } from "./transport.ts";
+import { setImmediate } from "node:timers";
+
+// Selects in a row that found something ready without waiting, after which
+// one yields to the runtime's event loop.
+const MAX_BUSY_TURNS = 64;
 
 /** Select on a connection for arrived data (room in its read buffer). */
 export const NAL_SELECT_FLAG_READ = 1;
@@ -47,6 +52,7 @@ export class NalSelector implements Waker {
   #waiting: (() => void) | null = null;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #interrupted = false;
+  #busyTurns = 0;
 
   /**
    * Adds a connection to the next select (`NAL_SELECTOR_add_conn_ex`).
@@ -111,7 +117,16 @@ export class NalSelector implements Waker {
       if (core !== undefined) core.waker = this;
     }
     let events = scan(conns, lists);
+    if (events > 0 && ++this.#busyTurns >= MAX_BUSY_TURNS) {
+      // Ready at once, many times in a row: the runtime's own work (timers,
+      // other sockets) waits behind such a loop, so let it run once. C's
+      // select() would spin the same way, but there the kernel goes on.
+      this.#busyTurns = 0;
+      await new Promise((resolve) => setImmediate(resolve));
+      events = scan(conns, lists);
+    }
     if (events === 0 && usecTimeout !== 0) {
+      this.#busyTurns = 0;
       const deadline = usecTimeout === undefined
         ? Infinity
         : performance.now() + usecTimeout / 1000;

@@ -92,6 +92,26 @@ for (const { adapter, transport, label } of matrix()) {
     );
 
     it(
+      "a loop that keeps a dead connection registered does not starve the runtime",
+      on(async (c) => {
+        c.server.close();
+        await pump([c.client], () => !c.client.io(null));
+        // The closed connection is an event on every select: a loop that
+        // never drops it must still let timers (and other sockets) run.
+        let fired = false;
+        setTimeout(() => fired = true, 0);
+        const sel = new NalSelector();
+        let turns = 0;
+        while (!fired && turns < 100_000) {
+          sel.addConn(c.client);
+          assert.equal(await sel.select(), 1);
+          turns++;
+        }
+        assert.ok(fired, `the timer never ran in ${turns} selects`);
+      }),
+    );
+
+    it(
       "select(usec) returns when data arrives, not at the timeout",
       on(async (c) => {
         const sel = new NalSelector();
