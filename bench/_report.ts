@@ -178,12 +178,16 @@ function tables(r: BenchResults): [string, Table][] {
         );
         return [
           s,
-          ...v.map((x) => x ? int(x.opsPerSec) : "-"),
+          ...v.map((x) =>
+            x
+              ? `${int(x.opsPerSec)} (${(x.rss / 2 ** 20).toFixed(0)} MiB)`
+              : "-"
+          ),
           ratio(v[v.length - 1]?.opsPerSec, v[0]?.opsPerSec),
         ];
       });
     out.push([
-      "Scale: ops/s with sessions stored (8 conns, UNIX, GETs over all of them)",
+      "Scale: ops/s (server RSS) with sessions stored (8 conns, UNIX, GETs over all of them)",
       {
         head: ["server", ...sizes.map((n) => `${int(n)} stored`), "last/first"],
         rows,

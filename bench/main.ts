@@ -14,7 +14,13 @@
  */
 
 import { spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import {
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import os from "node:os";
 import { join } from "node:path";
 import process from "node:process";
@@ -62,6 +68,7 @@ const { values: flags } = parseArgs({
     only: { type: "string" },
     "skip-peers": { type: "boolean", default: false },
     out: { type: "string" },
+    render: { type: "boolean", default: false },
     help: { type: "boolean", short: "h", default: false },
   },
 });
@@ -70,13 +77,25 @@ if (flags.help) {
   console.log(
     `deno task bench [--quick] [--only=${
       SECTIONS.join(",")
-    }] [--skip-peers] [--out=dir]
+    }] [--skip-peers] [--out=dir] [--render]
 
   --quick       one run of 1 s per point, stores up to 100,000; writes files only with --out
   --only        run only these sections
   --skip-peers  leave memcached and Redis out
-  --out         where to write latest.json, latest.svg and README.md (default bench/results)`,
+  --out         where to write latest.json, latest.svg and README.md (default bench/results)
+  --render      measure nothing: redraw README.md and latest.svg from the out dir's latest.json`,
   );
+  process.exit(0);
+}
+
+if (flags.render) {
+  const dir = flags.out ?? join(ROOT, "bench/results");
+  const saved = JSON.parse(
+    readFileSync(join(dir, "latest.json"), "utf8"),
+  ) as BenchResults;
+  writeFileSync(join(dir, "latest.svg"), svgChart(saved));
+  writeFileSync(join(dir, "README.md"), markdownReport(saved));
+  console.log(textReport(saved));
   process.exit(0);
 }
 
