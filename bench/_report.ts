@@ -309,12 +309,21 @@ function esc(s: string): string {
   return s.replace(/&/g, "&amp;").replace(/</g, "&lt;");
 }
 
+// The smallest round value (4 steps of 1, 2, 2.5 or 5 times a power of ten)
+// at or above `x`, so that the axis reads in round numbers.
+function niceTop(x: number): number {
+  const raw = x / 4;
+  const mag = 10 ** Math.floor(Math.log10(raw));
+  const step = [1, 2, 2.5, 5, 10].map((m) => m * mag).find((s) => s >= raw)!;
+  return step * 4;
+}
+
 /** A grouped bar chart of the throughput rows, as SVG. */
 export function svgChart(r: BenchResults): string {
   const panels = ["unix", "tcp"].filter((t) =>
     r.throughput.some((x) => x.transport === t)
   );
-  const max = Math.max(1, ...r.throughput.map((t) => t.opsPerSec));
+  const max = niceTop(Math.max(1, ...r.throughput.map((t) => t.opsPerSec)));
   const panelW = 460;
   const h = 300;
   const top = 50;
