@@ -30,22 +30,15 @@ export function transportOf(conn: NalConnection): Transport | undefined {
   return transports.get(conn);
 }
 
-/**
- * Gives an idle connection a transport and buffers (nal-internal); `target`
- * names the connection in its errors.
- */
+/** Gives an idle connection a transport and buffers (nal-internal). */
 export function attachTransport(
   conn: NalConnection,
   transport: Transport,
   bufferSize: number,
-  target?: string,
 ): void {
   conn.setSize(bufferSize);
   transports.set(conn, transport);
-  if (target !== undefined) setTarget(conn, target);
 }
-
-let setTarget: (conn: NalConnection, target: string) => void;
 
 /**
  * A connection (the seed's `NAL_CONNECTION`).
@@ -70,11 +63,6 @@ export class NalConnection {
   #read: NalBuffer = new NalBuffer();
   #send: NalBuffer = new NalBuffer();
   #dummy = false;
-  #target = "";
-
-  static {
-    setTarget = (conn, target) => conn.#target = target;
-  }
   #error: NalSocketError | null = null;
   // The transport that ended the connection: its error is built only when
   // asked for, since a peer closing is routine (one connection per
@@ -84,7 +72,7 @@ export class NalConnection {
   /** Why the connection failed or closed, once it has. */
   get error(): NalSocketError | null {
     if (this.#error === null && this.#endedBy !== null) {
-      this.#error = closeError(this.#endedBy, this.#target);
+      this.#error = closeError(this.#endedBy);
       this.#endedBy = null;
     }
     return this.#error;
@@ -129,8 +117,7 @@ export class NalConnection {
       );
       return false;
     }
-    const transport = new Transport(addr.bufferSize());
-    this.#target = String(addr);
+    const transport = new Transport(addr.bufferSize(), String(addr));
     this.error = null;
     attachTransport(this, transport, addr.bufferSize());
     this.#adapter.connect(addr.target(), transport);
@@ -217,11 +204,10 @@ export class NalConnection {
   ): boolean {
     if (c1 === c2 || c1.#active() || c2.#active()) return false;
     if (!Number.isInteger(size) || size < 1) return false;
-    const t1 = new Transport(size);
-    const t2 = new Transport(size);
+    const t1 = new Transport(size, "pair");
+    const t2 = new Transport(size, "pair");
     attachTransport(c1, t1, size);
     attachTransport(c2, t2, size);
-    c1.#target = c2.#target = "pair";
     connectMemoryPair(t1, t2);
     return true;
   }
@@ -272,16 +258,16 @@ export class NalConnection {
   }
 }
 
-function closeError(t: Transport, target: string): NalSocketError {
+function closeError(t: Transport): NalSocketError {
   if (t.error !== null) {
     const code = t.established ? "ERR_IO" : "ERR_CONNECT";
     const what = t.established ? "connection to" : "cannot connect to";
-    return new NalSocketError(code, `${what} "${target}": ${t.error.message}`, {
+    return new NalSocketError(code, `${what} "${t.name}": ${t.error.message}`, {
       cause: t.error,
     });
   }
   return new NalSocketError(
     "ERR_IO",
-    `connection "${target}" closed by the peer`,
+    `connection "${t.name}" closed by the peer`,
   );
 }

@@ -125,7 +125,7 @@ export class NalListener {
     };
     try {
       core.runtime = await this.#adapter.listen(target, () => {
-        const t = new Transport(core.bufferSize);
+        const t = new Transport(core.bufferSize, `client of ${this.#address}`);
         core.queue.push(t);
         core.waker?.wake();
         core.blocked.shift()?.();
@@ -167,7 +167,7 @@ export class NalListener {
       const t = core.queue.shift()!;
       // A connection that came and went before being accepted is skipped.
       if (t.closed && t.pending === 0) continue;
-      attachTransport(conn, t, core.bufferSize, `client of ${this.#address}`);
+      attachTransport(conn, t, core.bufferSize);
       return true;
     }
     return false;

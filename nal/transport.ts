@@ -34,8 +34,12 @@ export class Transport implements SocketSink {
   #paused = false;
   readonly #highWater: number;
 
-  constructor(highWater: number) {
+  /** What the connection is called in its errors (its address). */
+  readonly name: string;
+
+  constructor(highWater: number, name = "") {
     this.#highWater = Math.max(highWater, 4096);
+    this.name = name;
   }
 
   /** Bytes arrived and not yet moved into a read buffer. */
