@@ -191,8 +191,11 @@ export class DefaultCache implements DcCache {
       this.#drop(old, found);
       this.#expirations++;
     }
+    // Besides making room when full, each ADD takes a couple of expired
+    // sessions, so that a store nobody counts (numItems purges all) holds
+    // its live sessions, not every session it was given, at O(log n) each.
     if (this.#items >= this.#max) this.#makeRoom(now);
-    else this.#purgeSome(now);
+    else this.#purge(now, 2);
 
     const slab = this.#slab;
     const ref = slab.alloc(HEAD_BYTES + idLen + dataLen);
@@ -355,20 +358,10 @@ export class DefaultCache implements DcCache {
     }
   }
 
-  // A couple of expired sessions go with each ADD, so that a store nobody
-  // counts (numItems purges all) holds its live sessions, not every
-  // session it was ever given, while each ADD stays O(log n).
-  #purgeSome(now: number): void {
+  // Drops expired sessions, soonest first, at most `max` of them.
+  #purge(now: number, max = Infinity): void {
     const heap = this.#heap;
-    for (let i = 0; i < 2 && heap.firstExpiry() <= now; i++) {
-      this.#drop(heap.first(), -1);
-      this.#expirations++;
-    }
-  }
-
-  #purge(now: number): void {
-    const heap = this.#heap;
-    while (heap.firstExpiry() <= now) {
+    for (let i = 0; i < max && heap.firstExpiry() <= now; i++) {
       this.#drop(heap.first(), -1);
       this.#expirations++;
     }
