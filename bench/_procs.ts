@@ -56,16 +56,20 @@ function dcAddress(at: Endpoint): string {
   return at.kind === "unix" ? `UNIX:${at.path}` : `IP:127.0.0.1:${at.port}`;
 }
 
-/** Our server under a runtime. */
-export function oursKind(runtime: "deno" | "bun"): ServerKind {
-  const head = runtime === "deno"
+// Our CLI under a runtime, up to the command name.
+function cli(runtime: "deno" | "bun"): string[] {
+  return runtime === "deno"
     ? [denoPath(), "run", "-A", "cli/main.ts"]
     : [bunPath(), "cli/main.ts"];
+}
+
+/** Our server under a runtime. */
+export function oursKind(runtime: "deno" | "bun"): ServerKind {
   return {
     name: `ours-${runtime}`,
     proto: "dc",
     argv: (at, sessions) => [
-      ...head,
+      ...cli(runtime),
       "server",
       "-listen",
       dcAddress(at),
@@ -81,11 +85,8 @@ export function proxyArgv(
   at: Endpoint,
   server: Endpoint,
 ): string[] {
-  const head = runtime === "deno"
-    ? [denoPath(), "run", "-A", "cli/main.ts"]
-    : [bunPath(), "cli/main.ts"];
   return [
-    ...head,
+    ...cli(runtime),
     "client",
     "-listen",
     dcAddress(at),
@@ -216,13 +217,13 @@ export async function start(argv: string[], at: Endpoint): Promise<Running> {
   };
 }
 
-/** Runs the loader under Bun and returns its result. */
-export function load(job: LoaderJob, at: Endpoint): Promise<LoaderResult> {
-  const full: LoaderJob = at.kind === "unix"
-    ? { ...job, path: at.path }
-    : { ...job, host: "127.0.0.1", port: at.port };
+/**
+ * Runs `argv` from the repository root and parses the last line it prints
+ * as JSON (the loader's and the codec bench's way of reporting).
+ */
+export function runJson<T>(argv: string[]): Promise<T> {
   return new Promise((resolve, reject) => {
-    const child = spawn(bunPath(), ["bench/loader.ts", JSON.stringify(full)], {
+    const child = spawn(argv[0], argv.slice(1), {
       cwd: ROOT,
       stdio: ["ignore", "pipe", "pipe"],
     });
@@ -233,11 +234,28 @@ export function load(job: LoaderJob, at: Endpoint): Promise<LoaderResult> {
     child.on("error", reject);
     child.on("exit", (code) => {
       const line = out.trim().split("\n").pop() ?? "";
-      if (code !== 0 || !line.startsWith("{")) {
-        reject(new Error(`loader failed (${code}): ${err.trim() || out}`));
-      } else resolve(JSON.parse(line) as LoaderResult);
+      try {
+        if (code !== 0) throw new Error(`exit code ${code}`);
+        resolve(JSON.parse(line) as T);
+      } catch (e) {
+        reject(
+          new Error(
+            `${argv.join(" ")} failed (${(e as Error).message}): ${
+              err.trim() || out
+            }`,
+          ),
+        );
+      }
     });
   });
+}
+
+/** Runs the loader under Bun and returns its result. */
+export function load(job: LoaderJob, at: Endpoint): Promise<LoaderResult> {
+  const full: LoaderJob = at.kind === "unix"
+    ? { ...job, path: at.path }
+    : { ...job, host: "127.0.0.1", port: at.port };
+  return runJson([bunPath(), "bench/loader.ts", JSON.stringify(full)]);
 }
 
 /** The first line a command prints of its version, or null when missing. */
@@ -247,32 +265,38 @@ export function versionOf(cmd: string, arg = "--version"): string | null {
   return (r.stdout || r.stderr).trim().split("\n")[0];
 }
 
+function installed(cmd: string): boolean {
+  return versionOf(cmd) !== null || versionOf(cmd, "-V") !== null;
+}
+
 /**
  * Makes memcached and Redis available: installs them with apt-get when they
- * are missing and this machine can. Returns a message per peer it could not
- * provide (empty when both are there).
+ * are missing and this machine can. Returns the peers there are, and a
+ * message for each one that could not be provided.
  */
-export function ensurePeers(): string[] {
-  const missing = ["memcached", "redis-server"].filter((c) =>
-    versionOf(c) === null && versionOf(c, "-V") === null
-  );
-  if (missing.length === 0) return [];
+export function ensurePeers(): { peers: ServerKind[]; skipped: string[] } {
+  const peers: [ServerKind, string][] = [
+    [MEMCACHED, "memcached"],
+    [REDIS, "redis-server"],
+  ];
   const hasApt = versionOf("apt-get") !== null;
-  if (hasApt) {
+  if (hasApt && peers.some(([, cmd]) => !installed(cmd))) {
     const apt = (...args: string[]) => {
       const cmd = [...(IS_ROOT ? [] : ["sudo", "-n"]), "apt-get", ...args];
       console.log(`$ ${cmd.join(" ")}`);
       return spawnSync(cmd[0], cmd.slice(1), { stdio: "inherit" }).status;
     };
-    const install = ["install", "-y", "memcached", "redis-server"];
+    const install = ["install", "-y", ...peers.map(([, cmd]) => cmd)];
     // A fresh machine may have no package lists yet.
     if (apt(...install) !== 0 && apt("update") === 0) apt(...install);
   }
-  return ["memcached", "redis-server"].filter((c) =>
-    versionOf(c) === null && versionOf(c, "-V") === null
-  ).map((c) =>
-    `${c} is not installed and could not be installed (apt-get ${
-      hasApt ? "failed" : "is not available"
-    }): its rows are skipped`
-  );
+  const missing = peers.filter(([, cmd]) => !installed(cmd));
+  return {
+    peers: peers.filter((p) => !missing.includes(p)).map(([kind]) => kind),
+    skipped: missing.map(([, cmd]) =>
+      `${cmd} is not installed and could not be installed (apt-get ${
+        hasApt ? "failed" : "is not available"
+      }): its rows are skipped`
+    ),
+  };
 }

@@ -36,7 +36,8 @@ function find(
   );
 }
 
-function int(x: number): string {
+/** A whole number with thousands separators. */
+export function int(x: number): string {
   return Math.round(x).toLocaleString("en-US");
 }
 
@@ -256,7 +257,8 @@ function mdTable(t: Table): string {
   ].join("\n");
 }
 
-function machineLine(r: BenchResults): string {
+/** The machine's description on one line. */
+export function machineLine(r: BenchResults): string {
   return Object.entries(r.machine).map(([k, v]) => `${k}: ${v}`).join("; ");
 }
 

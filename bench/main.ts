@@ -13,7 +13,6 @@
  * @module
  */
 
-import { spawn } from "node:child_process";
 import {
   mkdirSync,
   mkdtempSync,
@@ -32,11 +31,10 @@ import {
   ensurePeers,
   freePort,
   load,
-  MEMCACHED,
   oursKind,
   proxyArgv,
-  REDIS,
   ROOT,
+  runJson,
   type Running,
   type ServerKind,
   start,
@@ -44,6 +42,8 @@ import {
 } from "./_procs.ts";
 import {
   evaluateTargets,
+  int,
+  machineLine,
   markdownReport,
   MODES,
   svgChart,
@@ -128,18 +128,10 @@ const results: BenchResults = {
   targets: [],
 };
 
-function log(line: string): void {
-  console.log(line);
-}
-
 function median(runs: LoaderResult[]): LoaderResult {
   return [...runs].sort((a, b) => a.opsPerSec - b.opsPerSec)[
     Math.floor(runs.length / 2)
   ];
-}
-
-function int(x: number): string {
-  return Math.round(x).toLocaleString("en-US");
 }
 
 async function endpoint(transport: string, name: string): Promise<Endpoint> {
@@ -176,7 +168,7 @@ async function measure(
   }
   const best = median(runs);
   const wrong = runs.reduce((n, r) => n + r.errors + r.failed, 0);
-  log(
+  console.log(
     `  ${what}: ${int(best.opsPerSec)} ops/s (runs ${
       runs.map((r) => int(r.opsPerSec)).join(", ")
     }; p50 ${best.p50us} us, p99 ${best.p99us} us)${
@@ -192,27 +184,10 @@ function modeJob(mode: string): Partial<LoaderJob> {
     : { conns: Number(mode.slice(1)), mode: "persistent" };
 }
 
-function runCodec(argv: string[]): Promise<CodecResult[]> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(argv[0], argv.slice(1), {
-      cwd: ROOT,
-      stdio: ["ignore", "pipe", "inherit"],
-    });
-    let out = "";
-    child.stdout!.on("data", (d) => out += d);
-    child.on("error", reject);
-    child.on("exit", (code) => {
-      const line = out.trim().split("\n").pop() ?? "";
-      if (code === 0 && line.startsWith("[")) resolve(JSON.parse(line));
-      else reject(new Error(`codec bench failed (${code}): ${out}`));
-    });
-  });
-}
-
 async function codec(): Promise<void> {
   const ms = quick ? "100" : "300";
-  log("codec");
-  results.codec.deno = await runCodec([
+  console.log("codec");
+  results.codec.deno = await runJson<CodecResult[]>([
     denoPath(),
     "run",
     "-A",
@@ -220,7 +195,7 @@ async function codec(): Promise<void> {
     "--json",
     `--ms=${ms}`,
   ]);
-  results.codec.bun = await runCodec([
+  results.codec.bun = await runJson<CodecResult[]>([
     bunPath(),
     "bench/codec.ts",
     "--json",
@@ -231,7 +206,7 @@ async function codec(): Promise<void> {
 async function throughput(kinds: ServerKind[]): Promise<void> {
   for (const transport of ["unix", "tcp"] as const) {
     for (const kind of kinds) {
-      log(`throughput: ${kind.name} over ${transport.toUpperCase()}`);
+      console.log(`throughput: ${kind.name} over ${transport.toUpperCase()}`);
       const at = await endpoint(transport, kind.name);
       await withServer(kind, at, 200_000, async () => {
         await load({ action: "fill", proto: kind.proto, ids: 10_000 }, at);
@@ -261,7 +236,7 @@ async function throughput(kinds: ServerKind[]): Promise<void> {
 async function scale(kinds: ServerKind[]): Promise<void> {
   const sizes = quick ? [1_000, 100_000] : [1_000, 100_000, 1_000_000];
   for (const kind of kinds) {
-    log(`scale: ${kind.name}`);
+    console.log(`scale: ${kind.name}`);
     const at = await endpoint("unix", `${kind.name}-scale`);
     await withServer(kind, at, 1_200_000, async (server) => {
       for (const stored of sizes) {
@@ -307,7 +282,7 @@ async function memory(kinds: ServerKind[]): Promise<void> {
         bytesPerSession: (rssFull - rssEmpty) / Math.max(1, fill.added),
       };
       results.memory.push(row);
-      log(
+      console.log(
         `memory: ${kind.name}: ${int(row.bytesPerSession)} bytes per session (${
           int(fill.added)
         } stored in ${fill.seconds.toFixed(1)} s, RSS ${
@@ -320,7 +295,7 @@ async function memory(kinds: ServerKind[]): Promise<void> {
 
 async function proxy(): Promise<void> {
   for (const runtime of ["bun", "deno"] as const) {
-    log(`proxy: server and proxy under ${runtime}`);
+    console.log(`proxy: server and proxy under ${runtime}`);
     const kind = oursKind(runtime);
     const at = await endpoint("unix", `${runtime}-behind-proxy`);
     const local = await endpoint("unix", `${runtime}-proxy`);
@@ -375,21 +350,13 @@ try {
   } else if (
     only.has("throughput") || only.has("scale") || only.has("memory")
   ) {
-    const missing = ensurePeers();
-    results.skipped.push(...missing);
-    peers = [MEMCACHED, REDIS].filter((k) =>
-      !missing.some((m) =>
-        m.startsWith(k.name === "redis" ? "redis-server" : k.name)
-      )
-    );
+    const found = ensurePeers();
+    results.skipped.push(...found.skipped);
+    peers = found.peers;
   }
   results.machine = machine();
-  log(
-    `machine: ${
-      Object.entries(results.machine).map(([k, v]) => `${k}: ${v}`).join("; ")
-    }`,
-  );
-  log(`median of ${reps} run(s) of ${seconds} s per point`);
+  console.log(`machine: ${machineLine(results)}`);
+  console.log(`median of ${reps} run(s) of ${seconds} s per point`);
   const kinds = [oursKind("deno"), oursKind("bun"), ...peers];
   if (only.has("codec")) await codec();
   if (only.has("throughput")) await throughput(kinds);
@@ -397,8 +364,8 @@ try {
   if (only.has("memory")) await memory(kinds);
   if (only.has("proxy")) await proxy();
   results.targets = evaluateTargets(results);
-  log("");
-  log(textReport(results));
+  console.log("");
+  console.log(textReport(results));
   if (outDir) {
     mkdirSync(outDir, { recursive: true });
     writeFileSync(
@@ -407,7 +374,7 @@ try {
     );
     writeFileSync(join(outDir, "latest.svg"), svgChart(results));
     writeFileSync(join(outDir, "README.md"), markdownReport(results));
-    log(`\nwritten: ${outDir}/latest.json, latest.svg, README.md`);
+    console.log(`\nwritten: ${outDir}/latest.json, latest.svg, README.md`);
   }
 } finally {
   rmSync(dir, { recursive: true, force: true });
