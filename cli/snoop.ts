@@ -8,11 +8,11 @@
 
 import {
   cmdName,
-  DcAddErr,
   DcCmd,
   type DcCommand,
   DcCommandDecoder,
-  DcErr,
+  decodeAddPayload,
+  errName,
 } from "@distcache/distcache/dc_enc";
 import {
   NalAddress,
@@ -68,34 +68,19 @@ export interface SnoopHandle {
   close(): Promise<void>;
 }
 
-const ERR_NAMES: Record<number, string> = {
-  [DcErr.OK]: "OK",
-  [DcErr.NOTOK]: "NOTOK",
-  [DcErr.DISCONNECTED]: "DISCONNECTED",
-  [DcAddErr.CORRUPT]: "ADD_ERR_CORRUPT",
-  [DcAddErr.MATCHING_SESSION]: "ADD_ERR_MATCHING_SESSION",
-  [DcAddErr.TIMEOUT_RANGE]: "ADD_ERR_TIMEOUT_RANGE",
-  [DcAddErr.ID_RANGE]: "ADD_ERR_ID_RANGE",
-  [DcAddErr.DATA_RANGE]: "ADD_ERR_DATA_RANGE",
-};
-
 /** The line printed for one decoded command. */
 export function describeCommand(conn: number, c: DcCommand): string {
   const dir = c.isResponse ? "s->c response" : "c->s request ";
   let detail = `payload ${c.payload.length}`;
-  if (!c.isResponse && c.cmd === DcCmd.ADD && c.payload.length >= 8) {
-    const v = new DataView(
-      c.payload.buffer,
-      c.payload.byteOffset,
-      c.payload.length,
-    );
-    const idLen = v.getUint32(4);
-    detail += ` (timeout ${v.getUint32(0)} ms, id ${idLen}, data ${
-      Math.max(0, c.payload.length - 8 - idLen)
-    })`;
+  const add = !c.isResponse && c.cmd === DcCmd.ADD
+    ? decodeAddPayload(c.payload)
+    : null;
+  if (add !== null) {
+    detail +=
+      ` (timeout ${add.timeoutMs} ms, id ${add.idLength}, data ${add.data.length})`;
   } else if (c.isResponse && c.payload.length === 1) {
     const code = c.payload[0];
-    detail += `, result ${code} ${ERR_NAMES[code] ?? ""}`.trimEnd();
+    detail += `, result ${code} ${errName(code)}`;
   } else if (c.isResponse && c.payload.length === 0) {
     detail += ", empty answer";
   } else if (c.isResponse && c.cmd === DcCmd.GET) {

@@ -6,10 +6,13 @@
  */
 
 import {
+  DC_ADD_HEADER_SIZE,
   DC_MAX_ID_LEN,
+  DC_MAX_TIMEOUT_MS,
   DC_MAX_TOTAL_DATA,
   DcCmd,
   DcErr,
+  encodeAddPayload,
 } from "../dc_enc/mod.ts";
 import { NalAddress } from "../nal/address.ts";
 import { bytesEqual, toBytes } from "../nal/_util.ts";
@@ -29,9 +32,6 @@ export const DC_CTX_FLAG_PERSISTENT_LATE = 0x0008;
 
 /** Default operation timeout of a {@linkcode DcCtx}, in milliseconds. */
 export const DC_CTX_DEFAULT_TIMEOUT_MS = 5000;
-
-/** Longest session lifetime, in milliseconds (7 days). */
-const MAX_TIMEOUT_MS = 604800000;
 
 /** An id or session value: bytes, or a string sent as UTF-8. */
 export type DcBytes = Uint8Array | string;
@@ -158,7 +158,7 @@ export class DcCtx {
     if (dataBytes.length === 0) {
       throw new DcArgumentError("empty session data: must be at least 1 byte");
     }
-    const room = DC_MAX_TOTAL_DATA - 8 - idBytes.length;
+    const room = DC_MAX_TOTAL_DATA - DC_ADD_HEADER_SIZE - idBytes.length;
     if (dataBytes.length > room) {
       throw new DcArgumentError(
         `session data of ${dataBytes.length} bytes too large: at most ${room} with a ${idBytes.length}-byte id`,
@@ -166,18 +166,13 @@ export class DcCtx {
     }
     if (
       !Number.isInteger(timeoutMs) || timeoutMs < 0 ||
-      timeoutMs > MAX_TIMEOUT_MS
+      timeoutMs > DC_MAX_TIMEOUT_MS
     ) {
       throw new DcArgumentError(
-        `invalid timeout ${timeoutMs} ms: must be 0..${MAX_TIMEOUT_MS}`,
+        `invalid timeout ${timeoutMs} ms: must be 0..${DC_MAX_TIMEOUT_MS}`,
       );
     }
-    const payload = new Uint8Array(8 + idBytes.length + dataBytes.length);
-    const view = new DataView(payload.buffer);
-    view.setUint32(0, timeoutMs);
-    view.setUint32(4, idBytes.length);
-    payload.set(idBytes, 8);
-    payload.set(dataBytes, 8 + idBytes.length);
+    const payload = encodeAddPayload(timeoutMs, idBytes, dataBytes);
     this.#begin();
     const reply = await this.#transact(DcCmd.ADD, payload);
     return reply !== null && reply.length === 1 && reply[0] === DcErr.OK;

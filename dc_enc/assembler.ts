@@ -8,7 +8,14 @@ import {
   type DcCmd,
 } from "./constants.ts";
 import type { DcProtocolError } from "./errors.ts";
-import { type FrameFollow, readU32, scanFrame } from "./msg.ts";
+import { type FrameFollow, scanFrame } from "./msg.ts";
+import {
+  OFF_COMPLETE,
+  OFF_IS_RESPONSE,
+  OFF_OPERATION,
+  OFF_REQUEST_UID,
+  readU32,
+} from "./_layout.ts";
 
 /** More bytes are needed. */
 export const STEP_NEED_MORE = 0;
@@ -70,20 +77,20 @@ export class CommandAssembler {
     }
     if (size === 0) return STEP_NEED_MORE;
     this.size = size;
-    const complete = b[off + 11] === 1;
+    const complete = b[off + OFF_COMPLETE] === 1;
     if (!this.#partial) {
-      this.uid = readU32(b, off + 5);
-      this.cmd = (b[off + 10] + 1) as DcCmd;
-      this.isResponse = b[off + 4] === 1;
+      this.uid = readU32(b, off + OFF_REQUEST_UID);
+      this.cmd = (b[off + OFF_OPERATION] + 1) as DcCmd;
+      this.isResponse = b[off + OFF_IS_RESPONSE] === 1;
       if (complete) {
         this.inPlace = true;
         this.payload = b.subarray(off + DC_MSG_HEADER_SIZE, off + size);
         return STEP_READY;
       }
       const f = this.#follow;
-      f.isResponse = b[off + 4];
+      f.isResponse = b[off + OFF_IS_RESPONSE];
       f.uid = this.uid;
-      f.op = b[off + 10];
+      f.op = b[off + OFF_OPERATION];
       this.#partial = true;
       this.#len = 0;
       // Allocated once a plug sees its first multi-frame command; most

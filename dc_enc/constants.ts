@@ -235,3 +235,33 @@ export const DC_PLUG_FLAG_NOFREE_CONN = 0x0002;
 export function cmdName(cmd: number): string {
   return ["ERROR", "ADD", "GET", "REMOVE", "HAVE"][cmd] ?? `#${cmd}`;
 }
+
+const ERR_NAMES: Record<number, string> = {
+  [DcErr.OK]: "OK",
+  [DcErr.NOTOK]: "NOTOK",
+  [DcErr.DISCONNECTED]: "DISCONNECTED",
+  [DcAddErr.CORRUPT]: "ADD_ERR_CORRUPT",
+  [DcAddErr.MATCHING_SESSION]: "ADD_ERR_MATCHING_SESSION",
+  [DcAddErr.TIMEOUT_RANGE]: "ADD_ERR_TIMEOUT_RANGE",
+  [DcAddErr.ID_RANGE]: "ADD_ERR_ID_RANGE",
+  [DcAddErr.DATA_RANGE]: "ADD_ERR_DATA_RANGE",
+};
+
+/**
+ * Name of a one-byte answer code ({@linkcode DcErr}, {@linkcode DcAddErr}),
+ * for messages and logs: the C name without its `DC_` prefix.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { DcAddErr, errName } from "@distcache/distcache/dc_enc";
+ *
+ * assert.equal(errName(DcAddErr.MATCHING_SESSION), "ADD_ERR_MATCHING_SESSION");
+ * assert.equal(errName(7), "#7");
+ * ```
+ *
+ * @param code An answer code (anything else gives `#<value>`).
+ */
+export function errName(code: number): string {
+  return ERR_NAMES[code] ?? `#${code}`;
+}

@@ -19,6 +19,7 @@ import {
 } from "./constants.ts";
 import type { DcProtocolError } from "./errors.ts";
 import { acceptMask, type DcDirection } from "./msg.ts";
+import { frameDataLen } from "./_layout.ts";
 
 /**
  * A decoded command, as {@linkcode DcCommandDecoder} gives it.
@@ -106,7 +107,7 @@ export class DcCommandDecoder {
       // Complete the carried frame: its header first, then its data.
       const want = this.#carryLen < DC_MSG_HEADER_SIZE
         ? DC_MSG_HEADER_SIZE
-        : DC_MSG_HEADER_SIZE + ((carry[12] << 8) | carry[13]);
+        : DC_MSG_HEADER_SIZE + frameDataLen(carry, 0);
       const n = Math.min(want - this.#carryLen, chunk.length - pos);
       carry.set(chunk.subarray(pos, pos + n), this.#carryLen);
       this.#carryLen += n;

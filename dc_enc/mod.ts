@@ -38,7 +38,15 @@ export {
   DcOp,
   DISTCACHE_PROTO_LEVEL,
   DISTCACHE_PROTO_VER,
+  errName,
 } from "./constants.ts";
+export {
+  clampTimeout,
+  DC_ADD_HEADER_SIZE,
+  type DcAddPayload,
+  decodeAddPayload,
+  encodeAddPayload,
+} from "./add_payload.ts";
 export { commandSize, encodeCommand, encodeCommandInto } from "./command.ts";
 export { type DcCommand, DcCommandDecoder } from "./decoder.ts";
 export { DcEncodeError, DcProtocolError } from "./errors.ts";

@@ -18,6 +18,17 @@ import {
   DISTCACHE_PROTO_VER,
 } from "./constants.ts";
 import { DcEncodeError, DcProtocolError } from "./errors.ts";
+import {
+  OFF_COMPLETE,
+  OFF_DATA_LEN,
+  OFF_IS_RESPONSE,
+  OFF_OP_CLASS,
+  OFF_OPERATION,
+  OFF_PROTO_LEVEL,
+  OFF_REQUEST_UID,
+  readU32,
+  writeU32,
+} from "./_layout.ts";
 
 /**
  * One frame, decoded: the fields of the C `DC_MSG`.
@@ -92,13 +103,17 @@ export function scanFrame(
   if (n < 1) return 0;
   // proto_level: only the version (high 16 bits) matters, so a mismatch is
   // known from the first two bytes.
-  if (b[off] !== DISTCACHE_PROTO_VER >>> 8) return versionError(b, off, n);
-  if (n < 2) return 0;
-  if (b[off + 1] !== (DISTCACHE_PROTO_VER & 0xff)) {
+  if (b[off + OFF_PROTO_LEVEL] !== DISTCACHE_PROTO_VER >>> 8) {
     return versionError(b, off, n);
   }
-  if (n < 5) return 0;
-  const isResponse = b[off + 4];
+  if (n < 2) return 0;
+  if (b[off + OFF_PROTO_LEVEL + 1] !== (DISTCACHE_PROTO_VER & 0xff)) {
+    return versionError(b, off, n);
+  }
+  // Each field is checked once its last byte is in: `n` must exceed its
+  // offset.
+  if (n <= OFF_IS_RESPONSE) return 0;
+  const isResponse = b[off + OFF_IS_RESPONSE];
   if (isResponse > 1) {
     return corrupt("is_response", isResponse, "must be 0 or 1");
   }
@@ -120,24 +135,26 @@ export function scanFrame(
         "frames of one command differ in is_response",
       );
     }
-    const end = n < 9 ? n : 9;
-    for (let i = 5; i < end; i++) {
-      if (b[off + i] !== ((follow.uid >>> (8 * (8 - i))) & 0xff)) {
+    const have = Math.min(n - OFF_REQUEST_UID, 4);
+    for (let k = 0; k < have; k++) {
+      if (
+        b[off + OFF_REQUEST_UID + k] !== ((follow.uid >>> (24 - 8 * k)) & 0xff)
+      ) {
         return corrupt(
           "request_uid",
-          partialU32(b, off + 5, end - 5),
+          partialU32(b, off + OFF_REQUEST_UID, have),
           `a frame of command ${follow.uid >>> 0} carries another request_uid`,
         );
       }
     }
   }
-  if (n < 10) return 0;
-  const opClass = b[off + 9];
+  if (n <= OFF_OP_CLASS) return 0;
+  const opClass = b[off + OFF_OP_CLASS];
   if (opClass !== DC_CLASS_USER) {
     return corrupt("op_class", opClass, `must be ${DC_CLASS_USER}`);
   }
-  if (n < 11) return 0;
-  const op = b[off + 10];
+  if (n <= OFF_OPERATION) return 0;
+  const op = b[off + OFF_OPERATION];
   if (op > 3) return corrupt("operation", op, "must be 0..3");
   if (follow !== null && op !== follow.op) {
     return corrupt(
@@ -146,23 +163,23 @@ export function scanFrame(
       `frames of one command differ in operation (${follow.op}, then ${op})`,
     );
   }
-  if (n < 12) return 0;
-  const complete = b[off + 11];
+  if (n <= OFF_COMPLETE) return 0;
+  const complete = b[off + OFF_COMPLETE];
   if (complete > 1) return corrupt("complete", complete, "must be 0 or 1");
   if (complete === 0 && room < DC_MSG_MAX_DATA) {
     return tooLong(room, DC_MSG_MAX_DATA);
   }
-  if (n < 13) return 0;
+  if (n <= OFF_DATA_LEN) return 0;
   // data_len's high byte alone can already rule the frame out; errors
   // report as much of the value as has arrived.
-  const hi = b[off + 12] << 8;
-  const len = n < 14 ? hi : hi | b[off + 13];
+  const hi = b[off + OFF_DATA_LEN] << 8;
+  const len = n <= OFF_DATA_LEN + 1 ? hi : hi | b[off + OFF_DATA_LEN + 1];
   if (hi > DC_MSG_MAX_DATA) {
     return corrupt("data_len", len, `must be 0..${DC_MSG_MAX_DATA}`);
   }
   if (complete === 0 && hi !== DC_MSG_MAX_DATA) return notFull(len);
   if (hi > room) return tooLong(room, len);
-  if (n < 14) return 0;
+  if (n < DC_MSG_HEADER_SIZE) return 0;
   if (len > DC_MSG_MAX_DATA) {
     return corrupt("data_len", len, `must be 0..${DC_MSG_MAX_DATA}`);
   }
@@ -229,11 +246,6 @@ function partialU32(b: Uint8Array, off: number, have: number): number {
   return v;
 }
 
-/** A big-endian u32 at `o`. */
-export function readU32(b: Uint8Array, o: number): number {
-  return ((b[o] << 24) | (b[o + 1] << 16) | (b[o + 2] << 8) | b[o + 3]) >>> 0;
-}
-
 /**
  * Writes a frame header at `off`; `isResponse` and `complete` are 0 or 1,
  * `op` the operation byte.
@@ -248,20 +260,14 @@ export function writeHeader(
   complete: number,
   len: number,
 ): void {
-  b[off] = protoLevel >>> 24;
-  b[off + 1] = protoLevel >>> 16;
-  b[off + 2] = protoLevel >>> 8;
-  b[off + 3] = protoLevel;
-  b[off + 4] = isResponse;
-  b[off + 5] = uid >>> 24;
-  b[off + 6] = uid >>> 16;
-  b[off + 7] = uid >>> 8;
-  b[off + 8] = uid;
-  b[off + 9] = DC_CLASS_USER;
-  b[off + 10] = op;
-  b[off + 11] = complete;
-  b[off + 12] = len >>> 8;
-  b[off + 13] = len;
+  writeU32(b, off + OFF_PROTO_LEVEL, protoLevel);
+  b[off + OFF_IS_RESPONSE] = isResponse;
+  writeU32(b, off + OFF_REQUEST_UID, uid);
+  b[off + OFF_OP_CLASS] = DC_CLASS_USER;
+  b[off + OFF_OPERATION] = op;
+  b[off + OFF_COMPLETE] = complete;
+  b[off + OFF_DATA_LEN] = len >>> 8;
+  b[off + OFF_DATA_LEN + 1] = len;
 }
 
 /**
@@ -329,12 +335,12 @@ export function decodeMsg(
   if (typeof size !== "number") throw size;
   if (size === 0) return null;
   const msg = into ?? ({} as DcMsg);
-  msg.protoLevel = readU32(src, offset);
-  msg.isResponse = src[offset + 4] === 1;
-  msg.requestUid = readU32(src, offset + 5);
-  msg.opClass = src[offset + 9];
-  msg.operation = src[offset + 10] as DcOp;
-  msg.complete = src[offset + 11] === 1;
+  msg.protoLevel = readU32(src, offset + OFF_PROTO_LEVEL);
+  msg.isResponse = src[offset + OFF_IS_RESPONSE] === 1;
+  msg.requestUid = readU32(src, offset + OFF_REQUEST_UID);
+  msg.opClass = src[offset + OFF_OP_CLASS];
+  msg.operation = src[offset + OFF_OPERATION] as DcOp;
+  msg.complete = src[offset + OFF_COMPLETE] === 1;
   msg.data = src.subarray(offset + DC_MSG_HEADER_SIZE, offset + size);
   return msg;
 }

@@ -35,6 +35,7 @@ import {
 } from "./constants.ts";
 import { DcProtocolError } from "./errors.ts";
 import { ACCEPT_REQUESTS, ACCEPT_RESPONSES } from "./msg.ts";
+import { frameDataLen } from "./_layout.ts";
 
 /**
  * A command read from a plug. The object and its payload belong to the
@@ -401,7 +402,7 @@ export class DcPlug {
     const room = sb.unused();
     let pos = 0;
     while (pos < src.length) {
-      const size = DC_MSG_HEADER_SIZE + ((src[pos + 12] << 8) | src[pos + 13]);
+      const size = DC_MSG_HEADER_SIZE + frameDataLen(src, pos);
       if (pos + size > room) break;
       pos += size;
     }

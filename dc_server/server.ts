@@ -7,14 +7,18 @@
  */
 
 import {
+  DC_ADD_HEADER_SIZE,
   DC_MAX_ID_LEN,
+  DC_MAX_TIMEOUT_MS,
   DC_MAX_TOTAL_DATA,
   DC_PLUG_FLAG_NOFREE_CONN,
   DcAddErr,
+  type DcAddPayload,
   DcCmd,
   DcErr,
   DcPlug,
   type DcPlugCommand,
+  decodeAddPayload,
 } from "../dc_enc/mod.ts";
 import type { DistcacheError } from "../nal/errors.ts";
 import type { NalConnection } from "../nal/connection.ts";
@@ -31,9 +35,24 @@ export const DC_CLIENT_FLAG_NOFREE_CONN = 1;
  */
 export const DC_CLIENT_FLAG_IN_SERVER = 2;
 
-/** Longest session lifetime an ADD may ask for: 7 days, in milliseconds. */
-export const DC_MAX_EXPIRY_MS = 604800000;
+/**
+ * Longest session lifetime an ADD may ask for: 7 days, in milliseconds.
+ *
+ * @deprecated Use `DC_MAX_TIMEOUT_MS` from `dc_enc`, the one home of the
+ * protocol's limits; this alias stays for code that imported it from here.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { DC_MAX_TIMEOUT_MS } from "@distcache/distcache/dc_enc";
+ * import { DC_MAX_EXPIRY_MS } from "@distcache/distcache/dc_server";
+ *
+ * assert.equal(DC_MAX_EXPIRY_MS, DC_MAX_TIMEOUT_MS);
+ * ```
+ */
+export const DC_MAX_EXPIRY_MS: number = DC_MAX_TIMEOUT_MS;
 
+const EMPTY = new Uint8Array(0);
 const RESPONSE_BYTE: Uint8Array[] = [];
 function codeBytes(code: number): Uint8Array {
   return RESPONSE_BYTE[code] ??= new Uint8Array([code]);
@@ -141,6 +160,13 @@ export class DcServer {
   readonly #cache: DcCache;
   readonly #counters = new OperationCounters();
   readonly #options: DcServerOptions;
+  // Filled by each ADD (its views are handed to the cache, which copies).
+  readonly #addFields: DcAddPayload = {
+    timeoutMs: 0,
+    idLength: 0,
+    id: EMPTY,
+    data: EMPTY,
+  };
 
   /**
    * Uses `factory` for servers created from now on
@@ -432,24 +458,25 @@ export class DcServer {
     }
   }
 
-  // The C server's checks, in its order (PROTOCOL.md).
+  // The C server's checks, in its order: a payload too short for its
+  // header drops the client; then the lifetime, the id length against the
+  // payload, the id's range, the data's range.
   #add(payload: Uint8Array, now: number): Answer | Promise<Answer> {
-    if (payload.length < 8) return DROP;
-    const timeout = readU32(payload, 0);
-    const idLen = readU32(payload, 4);
-    const rest = payload.length - 8;
+    const add = decodeAddPayload(payload, this.#addFields);
+    if (add === null) return DROP;
+    const idLen = add.idLength;
     let code = -1;
-    if (timeout > DC_MAX_EXPIRY_MS) code = DcAddErr.TIMEOUT_RANGE;
-    else if (idLen >= rest) code = DcAddErr.CORRUPT;
-    else if (idLen === 0 || idLen > DC_MAX_ID_LEN) code = DcAddErr.ID_RANGE;
-    else if (rest - idLen > DC_MAX_TOTAL_DATA) code = DcAddErr.DATA_RANGE;
+    if (add.timeoutMs > DC_MAX_TIMEOUT_MS) code = DcAddErr.TIMEOUT_RANGE;
+    else if (idLen >= payload.length - DC_ADD_HEADER_SIZE) {
+      code = DcAddErr.CORRUPT;
+    } else if (idLen === 0 || idLen > DC_MAX_ID_LEN) code = DcAddErr.ID_RANGE;
+    else if (add.data.length > DC_MAX_TOTAL_DATA) code = DcAddErr.DATA_RANGE;
     if (code !== -1) {
       this.#counters.addErrors++;
       return codeBytes(code);
     }
-    const id = payload.subarray(8, 8 + idLen);
-    const data = payload.subarray(8 + idLen);
-    return settle(this.#cache.add(now, timeout, id, data), (stored) => {
+    const stored = this.#cache.add(now, add.timeoutMs, add.id, add.data);
+    return settle(stored, (stored) => {
       if (stored) return codeBytes(DcErr.OK);
       this.#counters.addErrors++;
       return codeBytes(DcAddErr.MATCHING_SESSION);
@@ -457,14 +484,8 @@ export class DcServer {
   }
 }
 
-const EMPTY = new Uint8Array(0);
-
 function okOrNot(yes: boolean): Uint8Array {
   return codeBytes(yes ? DcErr.OK : DcErr.NOTOK);
-}
-
-function readU32(b: Uint8Array, o: number): number {
-  return ((b[o] << 24) | (b[o + 1] << 16) | (b[o + 2] << 8) | b[o + 3]) >>> 0;
 }
 
 // Applies `then` now for a plain value (the hot path allocates no promise),
