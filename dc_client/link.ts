@@ -98,7 +98,7 @@ export class Link {
       }
       if (this.#queued.length === 0 && this.#sent.length === 0) break;
       // The last io() may have pulled in answers no socket will announce.
-      if (plug.read(true) !== null) continue;
+      if (plug.peek() !== null) continue;
       const left = this.#earliestDeadline() - Date.now();
       if (left <= 0) {
         this.#fail("timeout");
@@ -115,7 +115,7 @@ export class Link {
     const plug = this.#plug;
     while (this.#queued.length > 0) {
       const next = this.#queued[0];
-      if (!plug.write(false, next.uid, next.cmd, next.payload)) break;
+      if (!plug.write(next.uid, next.cmd, next.payload)) break;
       plug.commit();
       this.#sent.push(this.#queued.shift()!);
     }
@@ -125,7 +125,7 @@ export class Link {
   #collect(): boolean {
     const plug = this.#plug;
     for (;;) {
-      const answer = plug.read(true);
+      const answer = plug.peek();
       if (answer === null) return true;
       const req = this.#sent.shift();
       if (req === undefined || req.uid !== answer.requestUid) {

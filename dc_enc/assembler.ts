@@ -28,6 +28,14 @@ export const STEP_CORRUPT = 3;
 
 const EMPTY = new Uint8Array(0);
 
+// Assembler states: at a command's first frame; inside a command of several
+// frames (the next frame must follow it); the stream was corrupt (nothing
+// more is read). Changed only by #setState; the names are for debugging.
+const AT_FRAME = 0;
+const JOINING = 1;
+const CORRUPT = 2;
+const STATE_NAMES = ["frame", "joining", "corrupt"];
+
 /**
  * Joins frames into commands: the frames of one command must share
  * direction, request_uid and operation, and carry at most 32768 bytes in
@@ -53,7 +61,7 @@ export class CommandAssembler {
   error: DcProtocolError | null = null;
 
   readonly #follow: FrameFollow = { isResponse: 0, uid: 0, op: 0, room: 0 };
-  #partial = false;
+  #state: number = AT_FRAME;
   #buf: Uint8Array | null = null;
   #len = 0;
 
@@ -62,23 +70,31 @@ export class CommandAssembler {
     this.accept = accept;
   }
 
+  /** The state's name: `frame`, `joining` or `corrupt`. */
+  get stateName(): string {
+    return STATE_NAMES[this.#state];
+  }
+
   /** Examines `b[off, off + n)`, which starts at a frame boundary. */
   step(b: Uint8Array, off: number, n: number): number {
+    if (this.#state === CORRUPT) return STEP_CORRUPT;
+    const joining = this.#state === JOINING;
     const size = scanFrame(
       b,
       off,
       n,
       this.accept,
-      this.#partial ? this.#follow : null,
+      joining ? this.#follow : null,
     );
     if (typeof size !== "number") {
       this.error = size;
+      this.#setState(CORRUPT);
       return STEP_CORRUPT;
     }
     if (size === 0) return STEP_NEED_MORE;
     this.size = size;
     const complete = b[off + OFF_COMPLETE] === 1;
-    if (!this.#partial) {
+    if (!joining) {
       this.uid = readU32(b, off + OFF_REQUEST_UID);
       this.cmd = (b[off + OFF_OPERATION] + 1) as DcCmd;
       this.isResponse = b[off + OFF_IS_RESPONSE] === 1;
@@ -91,7 +107,7 @@ export class CommandAssembler {
       f.isResponse = b[off + OFF_IS_RESPONSE];
       f.uid = this.uid;
       f.op = b[off + OFF_OPERATION];
-      this.#partial = true;
+      this.#setState(JOINING);
       this.#len = 0;
       // Allocated once a plug sees its first multi-frame command; most
       // plugs (one-frame requests and answers) never need it.
@@ -101,7 +117,7 @@ export class CommandAssembler {
     this.#len += size - DC_MSG_HEADER_SIZE;
     this.#follow.room = DC_MAX_TOTAL_DATA - this.#len;
     if (!complete) return STEP_TAKEN;
-    this.#partial = false;
+    this.#setState(AT_FRAME);
     this.inPlace = false;
     this.payload = this.#buf!.subarray(0, this.#len);
     return STEP_READY;
@@ -109,6 +125,10 @@ export class CommandAssembler {
 
   /** Bytes of an unfinished command copied so far. */
   get partialBytes(): number {
-    return this.#partial ? this.#len : 0;
+    return this.#state === JOINING ? this.#len : 0;
+  }
+
+  #setState(state: number): void {
+    this.#state = state;
   }
 }

@@ -60,10 +60,17 @@ export interface DcPlugCommand {
 }
 
 // Read side states, as the C plug's: nothing whole yet; a whole command not
-// yet returned by read(); returned and not yet consumed.
+// yet returned by read(); returned (by read() or peek()) and not yet
+// consumed. Changed only by #setRead; the names are for `state`.
 const READ_EMPTY = 0;
 const READ_FULL = 1;
 const READ_USER = 2;
+const READ_NAMES = ["empty", "full", "user"];
+// Write side states: no command open; a command opened by write() and not
+// yet committed or rolled back. Changed only by #setWrite.
+const WRITE_IDLE = 0;
+const WRITE_OPEN = 1;
+const WRITE_NAMES = ["idle", "open"];
 
 // The largest command on the wire, and the backlog that holds committed
 // frames the send buffer has no room for: up to one such command beyond a
@@ -80,14 +87,16 @@ const EMPTY = new Uint8Array(0);
  * time.
  *
  * Reading: `io()` pulls arrived frames through until a whole command is
- * there; `read(false)` returns it once, `read(true)` again and again until
- * `consume()`, which pulls the next one through. A one-frame command is
+ * there; `read()` returns it once, `peek()` again and again until
+ * `consume()`, which pulls the next one through (the seed's `read(false)`
+ * and `read(true)`). A one-frame command is
  * decoded in place: its payload is a view of the read buffer, and while it
  * is held the plug reads no more from the socket (so the view cannot move).
  * Longer commands are joined in a 32 KiB buffer, so a plug never buffers
  * more than one command and one frame beyond its connection's read buffer.
  *
- * Writing: `write()` opens a command, `writeMore()` adds payload, and
+ * Writing: `write()` opens a command (`restart()` drops one already open:
+ * the seed's `write(true, ...)`), `writeMore()` adds payload, and
  * `commit()` frames it straight into the send buffer (whole frames only, so
  * that each frame reaches the socket in one write; a C peer misreads a frame
  * header split across reads) or `rollback()` drops it. Frames that do not
@@ -111,16 +120,16 @@ const EMPTY = new Uint8Array(0);
  * NalConnection.createPair(a, b, 4096);
  * const client = new DcPlug(a, DC_PLUG_FLAG_TO_SERVER);
  * const server = new DcPlug(b, 0);
- * client.write(false, 1, DcCmd.HAVE, new TextEncoder().encode("session-id"));
+ * client.write(1, DcCmd.HAVE, new TextEncoder().encode("session-id"));
  * client.commit();
  * const sel = new NalSelector();
- * while (server.read(false) === null) {
+ * while (server.read() === null) {
  *   client.io();
  *   server.toSelect(sel);
  *   await sel.select(100_000);
  *   server.io();
  * }
- * console.log(server.read(true)?.requestUid); // 1
+ * console.log(server.peek()?.requestUid); // 1
  * client.close();
  * server.close();
  * ```
@@ -136,13 +145,13 @@ export class DcPlug {
   readonly #cmd: DcPlugCommand = { requestUid: 0, cmd: 1, payload: EMPTY };
   #closed = false;
 
-  #readState = READ_EMPTY;
+  #readState: number = READ_EMPTY;
   // Bytes at the front of the read buffer that hold the ready one-frame
   // command (0 when none is held there).
   #held = 0;
 
   // The open command: the caller's arrays, read at commit().
-  #open = false;
+  #writeState: number = WRITE_IDLE;
   #wUid = 0;
   #wOp = 0;
   readonly #wParts: Uint8Array[] = [];
@@ -227,26 +236,52 @@ export class DcPlug {
   }
 
   /**
-   * The command that has arrived (`DC_PLUG_read`).
+   * The command that has arrived, again and again until `consume()`
+   * (`DC_PLUG_read` with `resume` set): what a server or client loop calls
+   * to look at the next request or answer.
    *
-   * @param resume Give again a command already returned and not consumed.
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { DcCmd, DcPlug, encodeCommand } from "@distcache/distcache/dc_enc";
+   * import { NalConnection } from "@distcache/distcache/nal";
+   *
+   * const conn = new NalConnection();
+   * conn.createDummy(4096);
+   * const server = new DcPlug(conn, 0);
+   * // As if a client had sent a request:
+   * conn.getRead().write(encodeCommand(false, 7, DcCmd.HAVE, new Uint8Array([1])));
+   * assert.equal(server.peek()?.requestUid, 7);
+   * assert.equal(server.peek()?.requestUid, 7); // still there
+   * server.consume();
+   * assert.equal(server.peek(), null);
+   * server.close();
+   * ```
+   *
    * @returns The command (valid until `consume()`), or null when none is
-   *   whole yet or, without `resume`, when it was already returned.
+   *   whole yet.
    */
-  read(resume: boolean): DcPlugCommand | null {
-    if (this.#closed) return null;
-    if (this.#readState === READ_EMPTY) {
-      this.#pull();
-      if (this.#readState === READ_EMPTY) return null;
-    }
-    if (this.#readState === READ_USER && !resume) return null;
-    this.#readState = READ_USER;
-    return this.#cmd;
+  peek(): DcPlugCommand | null {
+    return this.#take(true);
   }
 
   /**
-   * Discards the command returned by `read()` and pulls the next one
-   * through (`DC_PLUG_consume`).
+   * The command that has arrived, once (`DC_PLUG_read`): a second call
+   * before `consume()` gives null, unless `resume` is true (the seed's
+   * form; {@linkcode DcPlug.prototype.peek} names it).
+   *
+   * @param resume Give again a command already returned and not consumed.
+   *   @default {false}
+   * @returns The command (valid until `consume()`), or null when none is
+   *   whole yet or, without `resume`, when it was already returned.
+   */
+  read(resume: boolean = false): DcPlugCommand | null {
+    return this.#take(resume);
+  }
+
+  /**
+   * Discards the command returned by `read()` or `peek()` and pulls the
+   * next one through (`DC_PLUG_consume`).
    *
    * @returns `false` when no command had been read, or when the bytes
    *   behind it turn out corrupt (see {@linkcode DcPlug.prototype.error}).
@@ -257,7 +292,7 @@ export class DcPlug {
       this.#conn.getRead().takeData(null, this.#held);
       this.#held = 0;
     }
-    this.#readState = READ_EMPTY;
+    this.#setRead(READ_EMPTY);
     this.#cmd.payload = EMPTY;
     this.#pull();
     return this.error === null;
@@ -267,31 +302,88 @@ export class DcPlug {
    * Opens a command to send (`DC_PLUG_write`). The payload is not copied
    * yet: it is read at `commit()`, so leave it unchanged until then.
    *
-   * @param resume With a command already open, start it over (C semantics)
-   *   rather than fail.
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { DC_PLUG_FLAG_TO_SERVER, DcCmd, DcPlug } from "@distcache/distcache/dc_enc";
+   * import { NalConnection } from "@distcache/distcache/nal";
+   *
+   * const conn = new NalConnection();
+   * conn.createDummy(4096);
+   * const plug = new DcPlug(conn, DC_PLUG_FLAG_TO_SERVER);
+   * assert.ok(plug.write(1, DcCmd.GET, new TextEncoder().encode("id")));
+   * assert.equal(plug.write(2, DcCmd.GET, new Uint8Array(1)), false); // one is open
+   * assert.ok(plug.commit());
+   * assert.equal(conn.getSend().used(), 16);
+   * plug.close();
+   * ```
+   *
    * @param requestUid The request_uid (taken modulo 2^32).
    * @param cmd The command.
    * @param payload The payload, or its first part (see `writeMore`).
-   * @returns `false` when a command is open and `resume` is false, when
-   *   32 KiB of committed frames already wait for room (call `io()` first),
-   *   for a payload over 32768 bytes or an unknown command, or when the
-   *   plug is closed.
+   * @returns `false` when a command is already open (see
+   *   {@linkcode DcPlug.prototype.restart}), when 32 KiB of committed frames
+   *   already wait for room (call `io()` first), for a payload over 32768
+   *   bytes or an unknown command, or when the plug is closed.
+   */
+  write(requestUid: number, cmd: DcCmd, payload: Uint8Array): boolean;
+  /**
+   * The seed's form of `write`: `write(false, ...)` is
+   * `write(requestUid, cmd, payload)`, `write(true, ...)` is
+   * {@linkcode DcPlug.prototype.restart}.
+   *
+   * @param resume With a command already open, start it over rather than
+   *   fail.
+   * @param requestUid The request_uid (taken modulo 2^32).
+   * @param cmd The command.
+   * @param payload The payload, or its first part (see `writeMore`).
    */
   write(
     resume: boolean,
     requestUid: number,
     cmd: DcCmd,
     payload: Uint8Array,
+  ): boolean;
+  write(
+    a: boolean | number,
+    b: number,
+    c: DcCmd | Uint8Array,
+    d?: Uint8Array,
   ): boolean {
-    if (this.#closed || (this.#open && !resume)) return false;
-    if (!isCmd(cmd) || payload.length > DC_MAX_TOTAL_DATA) return false;
-    if (!this.#open && this.#backlogFull()) return false;
-    this.#open = true;
-    this.#wUid = requestUid >>> 0;
-    this.#wOp = cmd - 1;
-    this.#wParts.length = 0;
-    this.#wLen = 0;
-    return this.writeMore(payload);
+    return typeof a === "boolean"
+      ? this.#start(a, b, c as DcCmd, d!)
+      : this.#start(false, a, b as DcCmd, c as Uint8Array);
+  }
+
+  /**
+   * Opens a command to send, dropping one already open (`DC_PLUG_write`
+   * with `resume` set, the C semantics): for a writer that changed its mind
+   * before committing.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { DC_PLUG_FLAG_TO_SERVER, DcCmd, DcPlug } from "@distcache/distcache/dc_enc";
+   * import { NalConnection } from "@distcache/distcache/nal";
+   *
+   * const conn = new NalConnection();
+   * conn.createDummy(4096);
+   * const plug = new DcPlug(conn, DC_PLUG_FLAG_TO_SERVER);
+   * plug.write(1, DcCmd.GET, new Uint8Array(40));
+   * assert.ok(plug.restart(2, DcCmd.HAVE, new Uint8Array(2)));
+   * plug.commit();
+   * assert.equal(conn.getSend().used(), 16); // only the HAVE was sent
+   * plug.close();
+   * ```
+   *
+   * @param requestUid The request_uid (taken modulo 2^32).
+   * @param cmd The command.
+   * @param payload The payload, or its first part (see `writeMore`).
+   * @returns `false` in the cases of `write()`, except for a command
+   *   already open.
+   */
+  restart(requestUid: number, cmd: DcCmd, payload: Uint8Array): boolean {
+    return this.#start(true, requestUid, cmd, payload);
   }
 
   /**
@@ -303,7 +395,10 @@ export class DcPlug {
    * @returns `false` when no command is open or it would exceed 32768 bytes.
    */
   writeMore(data: Uint8Array): boolean {
-    if (!this.#open || this.#wLen + data.length > DC_MAX_TOTAL_DATA) {
+    if (
+      this.#writeState !== WRITE_OPEN ||
+      this.#wLen + data.length > DC_MAX_TOTAL_DATA
+    ) {
       return false;
     }
     if (data.length > 0) {
@@ -320,8 +415,8 @@ export class DcPlug {
    * @returns `false` when no command is open.
    */
   commit(): boolean {
-    if (!this.#open) return false;
-    this.#open = false;
+    if (this.#writeState !== WRITE_OPEN) return false;
+    this.#setWrite(WRITE_IDLE);
     const total = this.#wLen;
     const frames = frameCount(total);
     let first = 0;
@@ -347,8 +442,8 @@ export class DcPlug {
    * @returns `false` when no command is open.
    */
   rollback(): boolean {
-    if (!this.#open) return false;
-    this.#open = false;
+    if (this.#writeState !== WRITE_OPEN) return false;
+    this.#setWrite(WRITE_IDLE);
     this.#wParts.length = 0;
     this.#wLen = 0;
     return true;
@@ -362,7 +457,7 @@ export class DcPlug {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.#open = false;
+    this.#setWrite(WRITE_IDLE);
     this.#wParts.length = 0;
     this.#backlog = null;
     if ((this.#flags & DC_PLUG_FLAG_NOFREE_CONN) === 0) this.#conn.close();
@@ -371,6 +466,75 @@ export class DcPlug {
   /** Same as {@linkcode DcPlug.prototype.close}. */
   [Symbol.dispose](): void {
     this.close();
+  }
+
+  /**
+   * The plug's states, for debugging: the read side (`empty`, `full`: a
+   * whole command not yet returned, `user`: returned, not yet consumed),
+   * the write side (`idle`, `open`) and the frame assembler (`frame`:
+   * between commands, `joining`: inside a command of several frames,
+   * `corrupt`), and `closed` once closed.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { DC_PLUG_FLAG_TO_SERVER, DcCmd, DcPlug } from "@distcache/distcache/dc_enc";
+   * import { NalConnection } from "@distcache/distcache/nal";
+   *
+   * const conn = new NalConnection();
+   * conn.createDummy(4096);
+   * const plug = new DcPlug(conn, DC_PLUG_FLAG_TO_SERVER);
+   * assert.equal(plug.state, "read empty, write idle, frames frame");
+   * plug.write(1, DcCmd.GET, new Uint8Array(2));
+   * assert.equal(plug.state, "read empty, write open, frames frame");
+   * plug.close();
+   * assert.equal(plug.state, "closed");
+   * ```
+   */
+  get state(): string {
+    if (this.#closed) return "closed";
+    return `read ${READ_NAMES[this.#readState]}, write ${
+      WRITE_NAMES[this.#writeState]
+    }, frames ${this.#asm.stateName}`;
+  }
+
+  #setRead(state: number): void {
+    this.#readState = state;
+  }
+
+  #setWrite(state: number): void {
+    this.#writeState = state;
+  }
+
+  // read(resume) and peek().
+  #take(resume: boolean): DcPlugCommand | null {
+    if (this.#closed) return null;
+    if (this.#readState === READ_EMPTY) {
+      this.#pull();
+      if (this.#readState === READ_EMPTY) return null;
+    }
+    if (this.#readState === READ_USER && !resume) return null;
+    this.#setRead(READ_USER);
+    return this.#cmd;
+  }
+
+  // write(), restart() and the seed's write(resume, ...).
+  #start(
+    resume: boolean,
+    requestUid: number,
+    cmd: DcCmd,
+    payload: Uint8Array,
+  ): boolean {
+    const open = this.#writeState === WRITE_OPEN;
+    if (this.#closed || (open && !resume)) return false;
+    if (!isCmd(cmd) || payload.length > DC_MAX_TOTAL_DATA) return false;
+    if (!open && this.#backlogFull()) return false;
+    this.#setWrite(WRITE_OPEN);
+    this.#wUid = requestUid >>> 0;
+    this.#wOp = cmd - 1;
+    this.#wParts.length = 0;
+    this.#wLen = 0;
+    return this.writeMore(payload);
   }
 
   // Frames [first, end) of the open command into dest; returns the bytes.
@@ -443,7 +607,7 @@ export class DcPlug {
       c.requestUid = asm.uid;
       c.cmd = asm.cmd;
       c.payload = asm.payload;
-      this.#readState = READ_FULL;
+      this.#setRead(READ_FULL);
       return;
     }
   }

@@ -140,17 +140,17 @@ export interface DcServerOptions {
  * NalConnection.createPair(c, s, 4096);
  * server.newClient(s, DC_CLIENT_FLAG_IN_SERVER);
  * const plug = new DcPlug(c, DC_PLUG_FLAG_TO_SERVER);
- * plug.write(false, 1, DcCmd.HAVE, new TextEncoder().encode("id"));
+ * plug.write(1, DcCmd.HAVE, new TextEncoder().encode("id"));
  * plug.commit();
  * const sel = new NalSelector();
- * while (plug.read(true) === null) {
+ * while (plug.peek() === null) {
  *   plug.io();
  *   server.clientsIo();
  *   server.clientsToSelect(sel);
  *   plug.toSelect(sel);
  *   await sel.select(100_000);
  * }
- * console.log(plug.read(true)?.payload); // Uint8Array [1]: no such session
+ * console.log(plug.peek()?.payload); // Uint8Array [1]: no such session
  * server.close();
  * ```
  */
@@ -300,11 +300,11 @@ export class DcServer {
     const plug = client.plug;
     client.blocked = false;
     while (!client.busy) {
-      const req = plug.read(true);
+      const req = plug.peek();
       if (req === null) break;
       // Claim the write side first: if the previous answer is still
       // queued, this request waits, not yet executed.
-      if (!plug.write(false, req.requestUid, req.cmd, EMPTY)) {
+      if (!plug.write(req.requestUid, req.cmd, EMPTY)) {
         client.blocked = true;
         break;
       }
@@ -331,7 +331,7 @@ export class DcServer {
       client.plug.toSelect(sel);
       // A whole request already pulled in by the last io() is news no
       // socket will announce again: the select must not wait for it.
-      if (!client.busy && !client.blocked && client.plug.read(true) !== null) {
+      if (!client.busy && !client.blocked && client.plug.peek() !== null) {
         sel.interrupt();
       }
     }

@@ -153,7 +153,7 @@ describe("fuzzing DcPlug", () => {
           fed += wrote;
         }
         const alive = plug.io();
-        for (let got = plug.read(false); got !== null; got = plug.read(false)) {
+        for (let got = plug.read(); got !== null; got = plug.read()) {
           delivered.push({
             uid: got.requestUid,
             cmd: got.cmd,

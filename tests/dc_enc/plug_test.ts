@@ -73,24 +73,78 @@ function assertWholeFrames(bytes: Uint8Array): void {
   }
 }
 
+describe("DcPlug: the seed's boolean forms and the states", () => {
+  it("read(false) and read(true) are read() and peek(); write(false/true, ...) are write() and restart()", () => {
+    const { plug, feed } = fedPlug();
+    feed(request(1, DcCmd.GET, "one"));
+    plug.io();
+    assert.equal(plug.read(false)?.requestUid, 1);
+    assert.equal(plug.read(false), null);
+    assert.equal(plug.read(true)?.requestUid, 1);
+    const { plug: writer, conn } = fedPlug();
+    assert.ok(writer.write(false, 1, DcCmd.GET, toBytes("first")));
+    assert.equal(writer.write(false, 2, DcCmd.GET, toBytes("second")), false);
+    assert.ok(writer.write(true, 3, DcCmd.HAVE, toBytes("third")));
+    assert.ok(writer.commit());
+    assert.deepEqual(
+      conn.getSend().readPtr(),
+      encodeCommand(true, 3, DcCmd.HAVE, toBytes("third")),
+    );
+  });
+
+  it("names its read, write and frame states as they change", async () => {
+    const { client, server, a } = pair(4096);
+    const seen = [server.state];
+    const big = request(5, DcCmd.ADD, new Uint8Array(3000));
+    const arrive = async (bytes: Uint8Array) => {
+      a.getSend().write(bytes);
+      const before = server.state;
+      await pumpUntil([client, server], () => server.state !== before);
+      seen.push(server.state);
+    };
+    await arrive(big.subarray(0, 2062)); // the first of two frames
+    await arrive(big.subarray(2062));
+    server.read();
+    seen.push(server.state);
+    server.write(5, DcCmd.ADD, Uint8Array.of(0));
+    seen.push(server.state);
+    server.commit();
+    server.consume();
+    seen.push(server.state);
+    await arrive(Uint8Array.of(0x00, 0x12)); // another protocol version
+    server.close();
+    seen.push(server.state);
+    assert.deepEqual(seen, [
+      "read empty, write idle, frames frame",
+      "read empty, write idle, frames joining",
+      "read full, write idle, frames frame",
+      "read user, write idle, frames frame",
+      "read user, write open, frames frame",
+      "read empty, write idle, frames frame",
+      "read empty, write idle, frames corrupt",
+      "closed",
+    ]);
+  });
+});
+
 describe("DcPlug reading", () => {
-  it("read(false) gives a command once, read(true) again until consume(), which brings the next", () => {
+  it("read() gives a command once, peek() again until consume(), which brings the next", () => {
     const { plug, feed } = fedPlug();
     feed(request(1, DcCmd.GET, "one"));
     feed(request(2, DcCmd.HAVE, "two"));
     assert.equal(plug.io(), true);
-    const first = plug.read(false);
+    const first = plug.read();
     assert.equal(first?.requestUid, 1);
     assert.equal(first?.cmd, DcCmd.GET);
     assert.deepEqual(first?.payload, toBytes("one"));
-    assert.equal(plug.read(false), null);
-    assert.equal(plug.read(true)?.requestUid, 1);
+    assert.equal(plug.read(), null);
+    assert.equal(plug.peek()?.requestUid, 1);
     assert.equal(plug.consume(), true);
-    const second = plug.read(false);
+    const second = plug.read();
     assert.equal(second?.requestUid, 2);
     assert.deepEqual(second?.payload, toBytes("two"));
     assert.equal(plug.consume(), true);
-    assert.equal(plug.read(true), null);
+    assert.equal(plug.peek(), null);
     assert.equal(plug.consume(), false);
   });
 
@@ -99,18 +153,18 @@ describe("DcPlug reading", () => {
     feed(request(1, DcCmd.GET, "x"));
     plug.io();
     assert.equal(plug.consume(), false);
-    assert.equal(plug.read(false)?.requestUid, 1);
+    assert.equal(plug.read()?.requestUid, 1);
   });
 
   it("a command arriving a byte at a time is readable only once whole", () => {
     const { plug, feed } = fedPlug();
     const bytes = request(7, DcCmd.REMOVE, new Uint8Array(3000).fill(5));
     for (let i = 0; i < bytes.length; i++) {
-      assert.equal(plug.read(true), null, `after ${i} bytes`);
+      assert.equal(plug.peek(), null, `after ${i} bytes`);
       feed(bytes.subarray(i, i + 1));
       assert.equal(plug.io(), true);
     }
-    const got = plug.read(false);
+    const got = plug.read();
     assert.equal(got?.requestUid, 7);
     assert.deepEqual(got?.payload, new Uint8Array(3000).fill(5));
   });
@@ -120,24 +174,24 @@ describe("DcPlug reading", () => {
     const big = new Uint8Array(5000).map((_, i) => i & 0xff);
     feed(request(1, DcCmd.ADD, big));
     plug.io();
-    const got = plug.read(false)!;
+    const got = plug.read()!;
     feed(request(2, DcCmd.GET, "next"));
     plug.io();
     assert.deepEqual(got.payload, big);
     plug.consume();
-    assert.equal(plug.read(false)?.requestUid, 2);
+    assert.equal(plug.read()?.requestUid, 2);
   });
 
   it("a one-frame payload read in place stays valid until consume(), while more requests wait unread", async () => {
     const { client, server, b } = pair(4096);
-    assert.ok(client.write(false, 1, DcCmd.GET, toBytes("held")));
+    assert.ok(client.write(1, DcCmd.GET, toBytes("held")));
     assert.ok(client.commit());
-    await pumpUntil([client, server], () => server.read(false) !== null);
-    const held = server.read(true)!;
+    await pumpUntil([client, server], () => server.read() !== null);
+    const held = server.peek()!;
     const view = held.payload;
     for (let i = 2; i < 40; i++) {
       assert.ok(
-        client.write(false, i, DcCmd.HAVE, new Uint8Array(100).fill(i)),
+        client.write(i, DcCmd.HAVE, new Uint8Array(100).fill(i)),
       );
       client.commit();
       client.io();
@@ -148,11 +202,11 @@ describe("DcPlug reading", () => {
     assert.ok((await sel.select(2_000_000)) > 0);
     assert.equal(server.io(), true);
     assert.deepEqual(view, toBytes("held"));
-    assert.equal(server.read(true), held);
+    assert.equal(server.peek(), held);
     assert.ok(server.consume());
     const uids: number[] = [];
     await pumpUntil([client, server], () => {
-      for (let c = server.read(false); c !== null; c = server.read(false)) {
+      for (let c = server.read(); c !== null; c = server.read()) {
         assert.deepEqual(c.payload, new Uint8Array(100).fill(c.requestUid));
         uids.push(c.requestUid);
         server.consume();
@@ -167,13 +221,13 @@ describe("DcPlug reading", () => {
     feed(request(1, DcCmd.GET, "fine"));
     feed(rawFrame({ uid: 2, opClass: 1 }));
     assert.equal(plug.io(), true);
-    assert.equal(plug.read(false)?.requestUid, 1);
+    assert.equal(plug.read()?.requestUid, 1);
     assert.equal(plug.consume(), false);
     assert.equal(plug.error?.code, "ERR_PROTOCOL");
     assert.equal(plug.error?.field, "op_class");
     assert.equal(plug.error?.value, 1);
     assert.equal(plug.io(), false);
-    assert.equal(plug.read(true), null);
+    assert.equal(plug.peek(), null);
   });
 
   it("a server plug refuses responses, a client plug requests", () => {
@@ -191,22 +245,22 @@ describe("DcPlug reading", () => {
     const bad = pair(4096);
     const good = pair(4096);
     bad.a.getSend().write(rawFrame({ protoLevel: 0x00120000, op: 3 }));
-    good.client.write(false, 5, DcCmd.HAVE, toBytes("id"));
+    good.client.write(5, DcCmd.HAVE, toBytes("id"));
     good.client.commit();
     await pumpUntil(
       [bad.client, good.client, good.server],
-      () => bad.server.io() === false && good.server.read(false) !== null,
+      () => bad.server.io() === false && good.server.read() !== null,
     );
     assert.equal(bad.server.error?.code, "ERR_VERSION");
     assert.equal(bad.server.error?.value, 0x00120000);
     assert.match(bad.server.error!.message, /00120000.*00110000/);
     assert.equal(good.server.error, null);
-    assert.equal(good.server.read(true)?.requestUid, 5);
+    assert.equal(good.server.peek()?.requestUid, 5);
   });
 
   it("a connection buffer too small for a frame fails the plug rather than stalling", () => {
     const { client, server } = pair(1024);
-    client.write(false, 1, DcCmd.GET, new Uint8Array(2000));
+    client.write(1, DcCmd.GET, new Uint8Array(2000));
     client.commit();
     assert.equal(client.io(), false);
     assert.equal(client.error?.code, "ERR_BUFFER");
@@ -229,7 +283,7 @@ describe("DcPlug writing", () => {
       ]] as const
     ) {
       const { plug, conn } = fedPlug(flags);
-      assert.ok(plug.write(false, 0xfffffffe, DcCmd.GET, payload));
+      assert.ok(plug.write(0xfffffffe, DcCmd.GET, payload));
       assert.equal(conn.getSend().used(), 0);
       assert.ok(plug.commit());
       assert.deepEqual(
@@ -247,7 +301,7 @@ describe("DcPlug writing", () => {
       new Uint8Array(0),
       toBytes("z"),
     ];
-    assert.ok(plug.write(false, 3, DcCmd.ADD, parts[0]));
+    assert.ok(plug.write(3, DcCmd.ADD, parts[0]));
     for (const p of parts.slice(1)) assert.ok(plug.writeMore(p));
     assert.ok(plug.commit());
     assert.deepEqual(
@@ -256,11 +310,11 @@ describe("DcPlug writing", () => {
     );
   });
 
-  it("write() fails while a command is open; with resume it starts the command over", () => {
+  it("write() fails while a command is open; restart() starts the command over", () => {
     const { plug, conn } = fedPlug();
-    assert.ok(plug.write(false, 1, DcCmd.ADD, toBytes("first")));
-    assert.equal(plug.write(false, 2, DcCmd.GET, toBytes("second")), false);
-    assert.ok(plug.write(true, 3, DcCmd.HAVE, toBytes("third")));
+    assert.ok(plug.write(1, DcCmd.ADD, toBytes("first")));
+    assert.equal(plug.write(2, DcCmd.GET, toBytes("second")), false);
+    assert.ok(plug.restart(3, DcCmd.HAVE, toBytes("third")));
     assert.ok(plug.commit());
     assert.deepEqual(
       conn.getSend().readPtr(),
@@ -273,22 +327,22 @@ describe("DcPlug writing", () => {
     assert.equal(plug.commit(), false);
     assert.equal(plug.rollback(), false);
     assert.equal(plug.writeMore(toBytes("x")), false);
-    assert.ok(plug.write(false, 1, DcCmd.GET, toBytes("dropped")));
+    assert.ok(plug.write(1, DcCmd.GET, toBytes("dropped")));
     assert.ok(plug.rollback());
     assert.equal(plug.commit(), false);
     assert.equal(conn.getSend().used(), 0);
-    assert.ok(plug.write(false, 2, DcCmd.GET, toBytes("kept")));
+    assert.ok(plug.write(2, DcCmd.GET, toBytes("kept")));
   });
 
   it("refuses payloads over 32768 bytes and unknown commands, keeping what is open", () => {
     const { plug, conn } = fedPlug();
-    assert.equal(plug.write(false, 1, DcCmd.GET, new Uint8Array(32769)), false);
-    assert.equal(plug.write(false, 1, 0 as DcCmd, new Uint8Array(1)), false);
-    assert.equal(plug.write(false, 1, 5 as DcCmd, new Uint8Array(1)), false);
-    assert.ok(plug.write(false, 1, DcCmd.GET, new Uint8Array(32000)));
+    assert.equal(plug.write(1, DcCmd.GET, new Uint8Array(32769)), false);
+    assert.equal(plug.write(1, 0 as DcCmd, new Uint8Array(1)), false);
+    assert.equal(plug.write(1, 5 as DcCmd, new Uint8Array(1)), false);
+    assert.ok(plug.write(1, DcCmd.GET, new Uint8Array(32000)));
     assert.ok(plug.writeMore(new Uint8Array(768)));
     assert.equal(plug.writeMore(new Uint8Array(1)), false);
-    assert.equal(plug.write(true, 2, DcCmd.GET, new Uint8Array(40000)), false);
+    assert.equal(plug.restart(2, DcCmd.GET, new Uint8Array(40000)), false);
     assert.ok(plug.commit());
     const sent = conn.getSend().readPtr();
     assert.equal(sent.length, 32768 + 16 * 14);
@@ -298,14 +352,14 @@ describe("DcPlug writing", () => {
   it("a command larger than the send buffer goes out in whole frames as room frees, and later ones queue behind it", async () => {
     const { client, server, b } = pair(4096);
     const big = new Uint8Array(32768).map((_, i) => (i * 31) & 0xff);
-    assert.ok(server.write(false, 1, DcCmd.GET, big));
+    assert.ok(server.write(1, DcCmd.GET, big));
     assert.ok(server.commit());
-    assert.ok(server.write(false, 2, DcCmd.HAVE, new Uint8Array([0])));
+    assert.ok(server.write(2, DcCmd.HAVE, new Uint8Array([0])));
     assert.ok(server.commit());
     const got: [number, Uint8Array][] = [];
     await pumpUntil([server, client], () => {
       assertWholeFrames(b.getSend().readPtr());
-      for (let c = client.read(false); c !== null; c = client.read(false)) {
+      for (let c = client.read(); c !== null; c = client.read()) {
         got.push([c.requestUid, c.payload.slice()]);
         client.consume();
       }
@@ -318,7 +372,7 @@ describe("DcPlug writing", () => {
     const { client, server } = pair(4096);
     const payload = new Uint8Array(32768).fill(7);
     let accepted = 0;
-    while (server.write(false, accepted, DcCmd.GET, payload)) {
+    while (server.write(accepted, DcCmd.GET, payload)) {
       server.commit();
       accepted++;
       assert.ok(
@@ -329,14 +383,14 @@ describe("DcPlug writing", () => {
     assert.ok(accepted >= 2);
     let received = 0;
     await pumpUntil([server, client], () => {
-      for (let c = client.read(false); c !== null; c = client.read(false)) {
+      for (let c = client.read(); c !== null; c = client.read()) {
         assert.equal(c.requestUid, received++);
         assert.deepEqual(c.payload, payload);
         client.consume();
       }
       return received === accepted;
     });
-    assert.ok(server.write(false, 99, DcCmd.GET, payload));
+    assert.ok(server.write(99, DcCmd.GET, payload));
   });
 });
 
@@ -347,14 +401,14 @@ describe("DcPlug lifetime", () => {
     await pumpUntil([], () => server.io() === false);
     assert.equal(server.error, null);
     assert.equal(client.io(), false);
-    assert.equal(client.read(true), null);
-    assert.equal(client.write(false, 1, DcCmd.GET, new Uint8Array(0)), false);
+    assert.equal(client.peek(), null);
+    assert.equal(client.write(1, DcCmd.GET, new Uint8Array(0)), false);
     assert.equal(client.toSelect(new NalSelector()), false);
   });
 
   it("a connection closed under the plug is a disconnection, not a protocol error", () => {
     const { client, a } = pair(4096);
-    client.write(false, 1, DcCmd.GET, new Uint8Array(10));
+    client.write(1, DcCmd.GET, new Uint8Array(10));
     a.close();
     client.commit();
     assert.equal(client.io(), false);
@@ -372,9 +426,9 @@ describe("DcPlug lifetime", () => {
     first.close();
     const second = track(new DcPlug(a, DC_PLUG_FLAG_TO_SERVER));
     const server = track(new DcPlug(b, 0));
-    second.write(false, 4, DcCmd.HAVE, toBytes("id"));
+    second.write(4, DcCmd.HAVE, toBytes("id"));
     second.commit();
-    await pumpUntil([second, server], () => server.read(false) !== null);
-    assert.equal(server.read(true)?.requestUid, 4);
+    await pumpUntil([second, server], () => server.read() !== null);
+    assert.equal(server.peek()?.requestUid, 4);
   });
 });

@@ -71,17 +71,17 @@ async function roundTrip(bufferSize: number, all: number[]): Promise<void> {
       client.commit();
       sent++;
     }
-    for (let req = server.read(false); req !== null; req = server.read(false)) {
+    for (let req = server.read(); req !== null; req = server.read()) {
       assert.equal(req.requestUid, served);
       assert.equal(req.cmd, (served % 4) + 1);
       assert.deepEqual(req.payload, payloadFor(served, all[served]));
       const answer = payloadFor(served + 1000, all[served]);
-      if (!server.write(false, req.requestUid, req.cmd, answer)) break;
+      if (!server.write(req.requestUid, req.cmd, answer)) break;
       server.commit();
       server.consume();
       served++;
     }
-    for (let ans = client.read(false); ans !== null; ans = client.read(false)) {
+    for (let ans = client.read(); ans !== null; ans = client.read()) {
       assert.equal(ans.requestUid, answered);
       assert.deepEqual(ans.payload, payloadFor(answered + 1000, all[answered]));
       client.consume();
@@ -109,8 +109,8 @@ describe("command sizes", () => {
   it("a 32769-byte command is refused by the plug and the encoder, and the plug carries on", async () => {
     const [client, server] = plugs(32768);
     const tooBig = new Uint8Array(DC_MAX_TOTAL_DATA + 1);
-    assert.equal(client.write(false, 1, DcCmd.ADD, tooBig), false);
-    assert.ok(client.write(false, 1, DcCmd.ADD, tooBig.subarray(1)));
+    assert.equal(client.write(1, DcCmd.ADD, tooBig), false);
+    assert.ok(client.write(1, DcCmd.ADD, tooBig.subarray(1)));
     assert.equal(client.writeMore(new Uint8Array(1)), false);
     assert.ok(client.rollback());
     assert.throws(
@@ -118,9 +118,9 @@ describe("command sizes", () => {
       (err: unknown) =>
         err instanceof DcEncodeError && /32769/.test(err.message),
     );
-    assert.ok(client.write(false, 2, DcCmd.ADD, tooBig.subarray(1)));
+    assert.ok(client.write(2, DcCmd.ADD, tooBig.subarray(1)));
     assert.ok(client.commit());
-    await pumpUntil([client, server], () => server.read(false) !== null);
-    assert.equal(server.read(true)?.payload.length, DC_MAX_TOTAL_DATA);
+    await pumpUntil([client, server], () => server.read() !== null);
+    assert.equal(server.peek()?.payload.length, DC_MAX_TOTAL_DATA);
   });
 });
