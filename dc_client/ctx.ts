@@ -7,7 +7,6 @@
 
 import {
   DC_ADD_HEADER_SIZE,
-  DC_MAX_ID_LEN,
   DC_MAX_TIMEOUT_MS,
   DC_MAX_TOTAL_DATA,
   DcCmd,
@@ -15,9 +14,10 @@ import {
   encodeAddPayload,
 } from "../dc_enc/mod.ts";
 import { NalAddress } from "../nal/address.ts";
-import { bytesEqual, toBytes } from "../nal/_util.ts";
+import { bytesEqual } from "../nal/_util.ts";
 import { currentPid } from "../nal/runtime/process.ts";
 import type { RuntimeAdapter } from "../nal/runtime/types.ts";
+import { bytesArg, describeValue, idArg, intArg, storageArg } from "./_args.ts";
 import { DcArgumentError, DcConnectError } from "./errors.ts";
 import { Link, type Outcome } from "./link.ts";
 
@@ -30,8 +30,57 @@ export const DC_CTX_FLAG_PERSISTENT_RETRY = 0x0004;
 /** Connect at the first operation rather than in `create`. */
 export const DC_CTX_FLAG_PERSISTENT_LATE = 0x0008;
 
+/** Every `DC_CTX_FLAG_*` OR'ed: other bits are refused. */
+const ALL_FLAGS = 0x000f;
+
 /** Default operation timeout of a {@linkcode DcCtx}, in milliseconds. */
 export const DC_CTX_DEFAULT_TIMEOUT_MS = 5000;
+
+/**
+ * Default bound on the requests a persistent {@linkcode DcCtx} keeps in
+ * flight on its connection; the rest wait in the context, in order.
+ *
+ * Why 16: the C `dc_server` serves one request per loop through 4096-byte
+ * connection buffers, and drops a connection when a request is waiting
+ * while an earlier answer has not yet all gone into its send buffer: with
+ * ~250 small requests unanswered, with ~200 answers of 1000 bytes, or as
+ * soon as anything waits behind a GET answer over ~4 KB. With 16 in
+ * flight, 1,000 concurrent GETs and ADDs of sessions up to 4000 bytes
+ * through one context all succeed against a C server (measured; 1000-byte
+ * sessions still did at 128), while against our server and proxy one
+ * context keeps most of the rate of an unbounded pipeline (about 0.8x of
+ * it on the bench machine). Against a C server with sessions over 4 KB,
+ * use `maxInFlight: 1`; against ours, a larger bound (e.g. 64) pipelines
+ * deeper.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { DC_CTX_DEFAULT_MAX_IN_FLIGHT } from "@distcache/distcache/dc_client";
+ *
+ * assert.equal(DC_CTX_DEFAULT_MAX_IN_FLIGHT, 16);
+ * ```
+ */
+export const DC_CTX_DEFAULT_MAX_IN_FLIGHT = 16;
+
+/**
+ * Shortest session data `addSession` accepts: a GET answer under 5 bytes
+ * cannot be told from an error code (the C client's rule, which `get` and
+ * `getSession` keep), so data of 1 to 4 bytes could be stored but never
+ * read back.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { DC_CTX_MIN_DATA_LEN } from "@distcache/distcache/dc_client";
+ *
+ * assert.equal(DC_CTX_MIN_DATA_LEN, 5);
+ * ```
+ */
+export const DC_CTX_MIN_DATA_LEN = 5;
+
+// setTimeout's largest delay: a longer operation timeout would fire at once.
+const MAX_OP_TIMEOUT_MS = 0x7fffffff;
 
 /** An id or session value: bytes, or a string sent as UTF-8. */
 export type DcBytes = Uint8Array | string;
@@ -39,11 +88,19 @@ export type DcBytes = Uint8Array | string;
 /** Options for {@linkcode DcCtx.create}. */
 export interface DcCtxOptions {
   /**
-   * Most milliseconds one operation may take, connecting included; past
-   * it the operation fails (and a persistent connection is dropped, as its
-   * late answer could not be told apart). @default {5000}
+   * Most milliseconds one operation may take, connecting and waiting its
+   * turn included; past it the operation fails (and a persistent
+   * connection is dropped, as its late answer could not be told apart).
+   * 1 .. 2147483647. @default {5000}
    */
   timeoutMs?: number;
+  /**
+   * Most requests a persistent context keeps unanswered on its connection
+   * at once; later calls wait their turn in the context (see
+   * {@linkcode DC_CTX_DEFAULT_MAX_IN_FLIGHT} for why 16). An integer from 1.
+   * @default {16}
+   */
+  maxInFlight?: number;
   /** Socket adapter. @default {defaultAdapter()} */
   adapter?: RuntimeAdapter;
   /**
@@ -57,10 +114,18 @@ export interface DcCtxOptions {
  * A client context (the seed's `DC_CTX`) bound to one target address.
  *
  * Every call may be made concurrently: on a persistent context requests are
- * pipelined over the one connection and answers matched by request_uid.
+ * pipelined over the one connection (at most `maxInFlight` unanswered at
+ * once, 16 unless told; later calls wait their turn) and answers matched
+ * by request_uid.
+ *
+ * Arguments are checked before anything is sent: ids and data are a
+ * `Uint8Array` (any view of bytes, Node's `Buffer` included) or a string
+ * (sent as UTF-8), nothing else; anything else, or a value out of range,
+ * throws a {@linkcode DcArgumentError} naming the argument.
  *
  * Compatibility rule kept from the C client: a GET answer shorter than 5
- * bytes is a failure, so sessions of 1 to 4 bytes cannot be read back.
+ * bytes is a failure (it cannot be told from a one-byte error code), so
+ * `addSession` refuses data under 5 bytes, which could never be read back.
  *
  * @example Store and read a session through a local proxy
  * ```ts
@@ -76,6 +141,7 @@ export class DcCtx {
   readonly #addr: NalAddress;
   readonly #flags: number;
   readonly #timeoutMs: number;
+  readonly #maxInFlight: number;
   readonly #adapter: RuntimeAdapter | undefined;
   readonly #readPid: () => number;
   #link: Link | null = null;
@@ -89,6 +155,7 @@ export class DcCtx {
     this.#addr = addr;
     this.#flags = flags;
     this.#timeoutMs = options.timeoutMs ?? DC_CTX_DEFAULT_TIMEOUT_MS;
+    this.#maxInFlight = options.maxInFlight ?? DC_CTX_DEFAULT_MAX_IN_FLIGHT;
     this.#adapter = options.adapter;
     this.#readPid = options.pid ?? currentPid;
     this.#pid = this.#readPid();
@@ -99,7 +166,10 @@ export class DcCtx {
    *
    * @param target Address of the proxy or server, e.g. `"UNIX:/tmp/scache"`.
    * @param flags `DC_CTX_FLAG_*`, OR'ed.
-   * @param options Operation timeout, socket adapter.
+   * @param options Operation timeout, requests in flight, socket adapter.
+   * @throws {DcArgumentError} for arguments of the wrong type or out of
+   *   range (a target that is not a string, unknown flags, a timeout or
+   *   `maxInFlight` that is not a positive integer...).
    * @throws {NalAddressError} for a bad or listen-only address.
    * @throws {DcConnectError} for a persistent context (without
    *   `DC_CTX_FLAG_PERSISTENT_LATE`) that cannot connect.
@@ -109,6 +179,21 @@ export class DcCtx {
     flags: number = 0,
     options: DcCtxOptions = {},
   ): Promise<DcCtx> {
+    if (typeof target !== "string") {
+      throw new DcArgumentError(
+        `invalid target: ${
+          describeValue(target)
+        }; must be an address string such as "UNIX:/tmp/scache"`,
+      );
+    }
+    if (!Number.isInteger(flags) || flags < 0 || flags > ALL_FLAGS) {
+      throw new DcArgumentError(
+        `invalid flags: ${
+          describeValue(flags)
+        }; must be DC_CTX_FLAG_* values OR'ed (0..${ALL_FLAGS})`,
+      );
+    }
+    checkOptions(options);
     const addr = NalAddress.parse(target);
     if (!addr.canConnect()) {
       throw new DcConnectError(
@@ -116,17 +201,12 @@ export class DcCtx {
       );
     }
     const timeoutMs = options.timeoutMs ?? DC_CTX_DEFAULT_TIMEOUT_MS;
-    if (!(timeoutMs > 0)) {
-      throw new DcArgumentError(
-        `invalid timeoutMs ${timeoutMs}: must be above 0`,
-      );
-    }
     const ctx = new DcCtx(addr, flags, options);
     if (
       (flags & DC_CTX_FLAG_PERSISTENT) !== 0 &&
       (flags & DC_CTX_FLAG_PERSISTENT_LATE) === 0
     ) {
-      const link = Link.open(addr, options.adapter);
+      const link = ctx.#open();
       if (link === null || !(await link.established(Date.now() + timeoutMs))) {
         const why = link?.error?.message ?? "cannot connect";
         link?.close();
@@ -140,23 +220,30 @@ export class DcCtx {
   /**
    * Adds a session (`DC_CTX_add_session`).
    *
-   * @param id Session id, 1..64 bytes.
-   * @param data Session data, 1 byte up to what fits in one command
-   *   (32768 bytes less the id and 8 bytes of header).
-   * @param timeoutMs Lifetime in milliseconds (at most 7 days).
+   * @param id Session id, 1..64 bytes (a `Uint8Array` or a string, sent as
+   *   UTF-8).
+   * @param data Session data, 5 bytes (see
+   *   {@linkcode DC_CTX_MIN_DATA_LEN}: shorter data could never be read
+   *   back) up to what fits in one command (32768 bytes less the id and 8
+   *   bytes of header).
+   * @param timeoutMs Lifetime in milliseconds, an integer 0..604800000
+   *   (7 days).
    * @returns `true` when stored; `false` when the id is already cached or
    *   the cache could not be reached.
-   * @throws {DcArgumentError} for an argument out of range (nothing is sent).
+   * @throws {DcArgumentError} for an argument of the wrong type or out of
+   *   range (nothing is sent).
    */
   async addSession(
     id: DcBytes,
     data: DcBytes,
     timeoutMs: number,
   ): Promise<boolean> {
-    const idBytes = checkId(id);
-    const dataBytes = toBytes(data);
-    if (dataBytes.length === 0) {
-      throw new DcArgumentError("empty session data: must be at least 1 byte");
+    const idBytes = idArg(id);
+    const dataBytes = bytesArg(data, "data");
+    if (dataBytes.length < DC_CTX_MIN_DATA_LEN) {
+      throw new DcArgumentError(
+        `session data of ${dataBytes.length} bytes too short: must be at least ${DC_CTX_MIN_DATA_LEN}, since a GET answer under ${DC_CTX_MIN_DATA_LEN} bytes cannot be told from an error code and could never be read back`,
+      );
     }
     const room = DC_MAX_TOTAL_DATA - DC_ADD_HEADER_SIZE - idBytes.length;
     if (dataBytes.length > room) {
@@ -164,14 +251,7 @@ export class DcCtx {
         `session data of ${dataBytes.length} bytes too large: at most ${room} with a ${idBytes.length}-byte id`,
       );
     }
-    if (
-      !Number.isInteger(timeoutMs) || timeoutMs < 0 ||
-      timeoutMs > DC_MAX_TIMEOUT_MS
-    ) {
-      throw new DcArgumentError(
-        `invalid timeout ${timeoutMs} ms: must be 0..${DC_MAX_TIMEOUT_MS}`,
-      );
-    }
+    intArg(timeoutMs, "timeoutMs", 0, DC_MAX_TIMEOUT_MS);
     const payload = encodeAddPayload(timeoutMs, idBytes, dataBytes);
     this.#begin();
     const reply = await this.#transact(DcCmd.ADD, payload);
@@ -185,7 +265,7 @@ export class DcCtx {
    * @throws {DcArgumentError} for an id of 0 or more than 64 bytes.
    */
   async removeSession(id: DcBytes): Promise<boolean> {
-    return await this.#yesNo(DcCmd.REMOVE, checkId(id));
+    return await this.#yesNo(DcCmd.REMOVE, idArg(id));
   }
 
   /**
@@ -195,7 +275,7 @@ export class DcCtx {
    * @throws {DcArgumentError} for an id of 0 or more than 64 bytes.
    */
   async hasSession(id: DcBytes): Promise<boolean> {
-    return await this.#yesNo(DcCmd.HAVE, checkId(id));
+    return await this.#yesNo(DcCmd.HAVE, idArg(id));
   }
 
   /**
@@ -207,13 +287,16 @@ export class DcCtx {
    *   `regetSession`).
    * @returns The session's full length, or null when it is not cached or the
    *   cache could not be reached.
-   * @throws {DcArgumentError} for an id of 0 or more than 64 bytes.
+   * @throws {DcArgumentError} for an id of 0 or more than 64 bytes, or
+   *   arguments of the wrong type.
    */
   async getSession(
     id: DcBytes,
     storage: Uint8Array | null = null,
   ): Promise<number | null> {
-    const reply = await this.#fetch(checkId(id));
+    const idBytes = idArg(id);
+    storage = storageArg(storage);
+    const reply = await this.#fetch(idBytes);
     if (reply === null) return null;
     if (storage !== null) {
       storage.set(reply.subarray(0, Math.min(reply.length, storage.length)));
@@ -227,11 +310,13 @@ export class DcCtx {
    * successful `getSession` of the very same id.
    *
    * @returns The full length, or null when there is nothing to re-read.
+   * @throws {DcArgumentError} for arguments of the wrong type.
    */
   regetSession(id: DcBytes, storage: Uint8Array | null = null): number | null {
+    const idBytes = bytesArg(id, "id");
+    storage = storageArg(storage);
     const last = this.#lastGet;
     if (last === null || last.seq !== this.#opSeq) return null;
-    const idBytes = toBytes(id);
     if (!bytesEqual(idBytes, last.id)) return null;
     if (storage !== null) {
       storage.set(
@@ -255,9 +340,11 @@ export class DcCtx {
    * ```
    *
    * @returns The data, or null when not cached or unreachable.
+   * @throws {DcArgumentError} for an id of 0 or more than 64 bytes, or not
+   *   a `Uint8Array` or string.
    */
   async get(id: DcBytes): Promise<Uint8Array | null> {
-    const reply = await this.#fetch(checkId(id));
+    const reply = await this.#fetch(idArg(id));
     return reply === null ? null : reply.slice();
   }
 
@@ -328,8 +415,12 @@ export class DcCtx {
     }
   }
 
+  #open(): Link | null {
+    return Link.open(this.#addr, this.#adapter, this.#maxInFlight);
+  }
+
   #linkFor(persistent: boolean): Link | null {
-    if (!persistent) return Link.open(this.#addr, this.#adapter);
+    if (!persistent) return this.#open();
     if ((this.#flags & DC_CTX_FLAG_PERSISTENT_PIDCHECK) !== 0) {
       const pid = this.#readPid();
       if (pid !== this.#pid) {
@@ -339,19 +430,35 @@ export class DcCtx {
         this.#link = null;
       }
     }
-    if (this.#link === null || this.#link.dead) {
-      this.#link = Link.open(this.#addr, this.#adapter);
-    }
+    if (this.#link === null || this.#link.dead) this.#link = this.#open();
     return this.#link;
   }
 }
 
-function checkId(id: DcBytes): Uint8Array {
-  const bytes = toBytes(id);
-  if (bytes.length === 0 || bytes.length > DC_MAX_ID_LEN) {
+function checkOptions(options: unknown): void {
+  if (typeof options !== "object" || options === null) {
     throw new DcArgumentError(
-      `invalid session id of ${bytes.length} bytes: must be 1..${DC_MAX_ID_LEN}`,
+      `invalid options: ${describeValue(options)}; must be an object`,
     );
   }
-  return bytes;
+  const o = options as Record<string, unknown>;
+  if (o.timeoutMs !== undefined) {
+    intArg(o.timeoutMs, "timeoutMs", 1, MAX_OP_TIMEOUT_MS);
+  }
+  if (o.maxInFlight !== undefined) {
+    intArg(o.maxInFlight, "maxInFlight", 1, Number.MAX_SAFE_INTEGER);
+  }
+  if (o.pid !== undefined && typeof o.pid !== "function") {
+    throw new DcArgumentError(
+      `invalid pid: ${describeValue(o.pid)}; must be a function`,
+    );
+  }
+  if (
+    o.adapter !== undefined &&
+    (typeof o.adapter !== "object" || o.adapter === null)
+  ) {
+    throw new DcArgumentError(
+      `invalid adapter: ${describeValue(o.adapter)}; must be a RuntimeAdapter`,
+    );
+  }
 }

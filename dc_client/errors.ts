@@ -7,9 +7,12 @@
 import { DistcacheError } from "../nal/errors.ts";
 
 /**
- * An argument a {@linkcode DcCtx} call cannot send: an id of 0 or more than
- * 64 bytes, empty session data, a session too large for one command, a
- * timeout above 7 days (code `ERR_ARGUMENT`). Nothing is sent.
+ * An argument a {@linkcode DcCtx} call cannot send (code `ERR_ARGUMENT`):
+ * a value of the wrong type (ids and data are a `Uint8Array` or a string),
+ * an id of 0 or more than 64 bytes, session data under 5 bytes (it could
+ * never be read back) or too large for one command, a timeout above 7
+ * days, an option out of range. The message names the argument. Nothing is
+ * sent.
  *
  * @example
  * ```ts

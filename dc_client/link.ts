@@ -24,6 +24,8 @@ interface Pending {
 export class Link {
   readonly #conn: NalConnection;
   readonly #plug: DcPlug;
+  // Most requests sent and not yet answered; the rest wait in #queued.
+  readonly #maxInFlight: number;
   readonly #sel = new NalSelector();
   #queued: Pending[] = [];
   #sent: Pending[] = [];
@@ -31,17 +33,25 @@ export class Link {
   #dead = false;
   #nextUid: number;
 
-  private constructor(conn: NalConnection) {
+  private constructor(conn: NalConnection, maxInFlight: number) {
     this.#conn = conn;
+    this.#maxInFlight = maxInFlight;
     this.#plug = new DcPlug(conn, DC_PLUG_FLAG_TO_SERVER);
     // Start uids anywhere: a proxy rewrites them, a server echoes them.
     this.#nextUid = (Math.random() * 0x7fffffff) >>> 0;
   }
 
-  /** Starts connecting; null when the address cannot connect. */
-  static open(addr: NalAddress, adapter?: RuntimeAdapter): Link | null {
+  /**
+   * Starts connecting; null when the address cannot connect. At most
+   * `maxInFlight` requests go unanswered on the connection at once.
+   */
+  static open(
+    addr: NalAddress,
+    adapter: RuntimeAdapter | undefined,
+    maxInFlight: number,
+  ): Link | null {
     const conn = new NalConnection({ adapter });
-    return conn.create(addr) ? new Link(conn) : null;
+    return conn.create(addr) ? new Link(conn, maxInFlight) : null;
   }
 
   get dead(): boolean {
@@ -74,6 +84,9 @@ export class Link {
       this.#nextUid = (uid + 1) >>> 0;
       this.#queued.push({ uid, cmd, payload, deadline, settle });
       if (!this.#running) this.#run();
+      // The loop may be waiting for an earlier answer: a request that may
+      // go now must not wait for it.
+      else if (this.#sent.length < this.#maxInFlight) this.#sel.interrupt();
     });
   }
 
@@ -110,10 +123,13 @@ export class Link {
     this.#running = false;
   }
 
-  // Moves queued requests into the plug as long as it takes them.
+  // Moves queued requests into the plug as long as it takes them and the
+  // bound on requests in flight allows.
   #feed(): void {
     const plug = this.#plug;
-    while (this.#queued.length > 0) {
+    while (
+      this.#queued.length > 0 && this.#sent.length < this.#maxInFlight
+    ) {
       const next = this.#queued[0];
       if (!plug.write(next.uid, next.cmd, next.payload)) break;
       plug.commit();

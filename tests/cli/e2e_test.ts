@@ -244,7 +244,7 @@ describe("distcache tools end to end", () => {
     plain.proc.signal("SIGUSR1");
     const ctx = await DcCtx.create(plain.addr);
     assert.equal(
-      await ctx.addSession("still", "here", 60_000),
+      await ctx.addSession("still", "here and serving", 60_000),
       true,
       "still serving",
     );

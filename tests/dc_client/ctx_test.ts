@@ -241,9 +241,9 @@ for (const { adapter, transport, label } of matrix()) {
     it("rejects bad arguments before sending anything", async () => {
       const ctx = await DcCtx.create(addr, 0, { adapter });
       const before = server.stats().connectionsTotal;
-      await assert.rejects(ctx.addSession("", "data", 1000), DcArgumentError);
+      await assert.rejects(ctx.addSession("", "data!", 1000), DcArgumentError);
       await assert.rejects(
-        ctx.addSession("x".repeat(65), "data", 1000),
+        ctx.addSession("x".repeat(65), "data!", 1000),
         DcArgumentError,
       );
       await assert.rejects(ctx.addSession("id", "", 1000), DcArgumentError);
@@ -252,7 +252,7 @@ for (const { adapter, transport, label } of matrix()) {
         DcArgumentError,
       );
       await assert.rejects(
-        ctx.addSession("id", "data", 604800001),
+        ctx.addSession("id", "data!", 604800001),
         DcArgumentError,
       );
       await assert.rejects(ctx.get(""), DcArgumentError);
@@ -266,14 +266,6 @@ for (const { adapter, transport, label } of matrix()) {
         ),
         true,
       );
-      ctx.close();
-    });
-
-    it("treats a GET answer shorter than 5 bytes as a failure (the C client rule)", async () => {
-      const ctx = await DcCtx.create(addr, P, { adapter });
-      assert.equal(await ctx.addSession(`tiny-${label}`, "abc", 60_000), true);
-      assert.equal(await ctx.get(`tiny-${label}`), null);
-      assert.equal(await ctx.hasSession(`tiny-${label}`), true);
       ctx.close();
     });
   });
@@ -366,7 +358,7 @@ describe("DcCtx connection flags", () => {
       );
       const ctx = await DcCtx.create(fake.addr, P);
       try {
-        assert.equal(await ctx.addSession("x", "data", 1000), false);
+        assert.equal(await ctx.addSession("x", "data!", 1000), false);
         assert.equal(await ctx.hasSession("x"), false);
         assert.equal(await ctx.get("x"), null);
       } finally {
