@@ -18,6 +18,32 @@ import type {
   SocketTarget,
 } from "./types.ts";
 
+// The few members of Deno's socket API this adapter uses, declared here
+// (types only: the code still reaches the global \`Deno\`) so that the file
+// compiles with tsc for npm without Deno's type package.
+declare namespace Deno {
+  interface Conn {
+    read(p: Uint8Array): Promise<number | null>;
+    write(p: Uint8Array): Promise<number>;
+    close(): void;
+  }
+  interface TcpConn extends Conn {
+    setNoDelay(noDelay?: boolean): void;
+  }
+  interface Listener {
+    readonly addr:
+      | { transport: "tcp"; hostname: string; port: number }
+      | { transport: "unix"; path: string };
+    accept(): Promise<Conn>;
+    close(): void;
+  }
+  type Endpoint =
+    | { transport: "unix"; path: string }
+    | { transport: "tcp"; hostname: string; port: number };
+  function connect(options: Endpoint): Promise<Conn>;
+  function listen(options: Endpoint): Listener;
+}
+
 const READ_CHUNK = 65536;
 // Read chunks of finished sockets, reused: a fresh 64 KiB array per
 // connection made short-lived connections (one per operation) spend their
