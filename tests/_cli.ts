@@ -1,11 +1,25 @@
 // Test helpers that run the distcache CLI as real processes, with the same
-// runtime as the test (deno run / bun), and wait on their output.
+// runtime as the test (deno run / bun / node), and wait on their output.
 
 import { type ChildProcess, spawn } from "node:child_process";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
 
-const MAIN = fileURLToPath(new URL("../cli/main.ts", import.meta.url));
+// Under Node the suite runs compiled (scripts/test_node.mjs): there the
+// CLI is the compiled bin entry, as `npx distcache` runs it (Node 20 has no
+// import.meta.main for cli/main.ts to tell it is the program).
+const COMPILED = import.meta.url.endsWith(".js");
+
+/**
+ * The checkout's root directory, also when the suite runs compiled from a
+ * temporary directory (the Node run says where the sources are).
+ */
+export const SOURCE_ROOT: string = COMPILED
+  ? process.env.DISTCACHE_SOURCE_ROOT ?? ""
+  : fileURLToPath(new URL("../", import.meta.url));
+const MAIN = fileURLToPath(
+  new URL(COMPILED ? "../cli/bin.js" : "../cli/main.ts", import.meta.url),
+);
 
 /** The command line that runs `distcache <args>` under this runtime. */
 export function cliCommand(
@@ -24,14 +38,22 @@ export class CliProcess {
   stderr = "";
   readonly exited: Promise<number>;
   #waiters: (() => void)[] = [];
+  #group = false;
 
-  constructor(args: readonly string[], binary?: string) {
+  constructor(
+    args: readonly string[],
+    binary?: string,
+    options: { cwd?: string; group?: boolean } = {},
+  ) {
     const cmd = binary === undefined
       ? cliCommand(args)
       : { command: binary, args: [...args] };
     this.child = spawn(cmd.command, cmd.args, {
       stdio: ["ignore", "pipe", "pipe"],
+      cwd: options.cwd,
+      detached: options.group === true,
     });
+    this.#group = options.group === true;
     this.child.stdout!.on("data", (d: Uint8Array) => {
       this.stdout += new TextDecoder().decode(d);
       this.#notify();
@@ -91,13 +113,15 @@ export class CliProcess {
   }
 
   /**
-   * Sends a signal while the process runs. Through process.kill, because
-   * Deno's ChildProcess.kill sends only the first signal of a child's life.
+   * Sends a signal while the process runs (to its whole process group when
+   * started with `group`, as a terminal or a service manager does). Through
+   * process.kill, because Deno's ChildProcess.kill sends only the first
+   * signal of a child's life.
    */
   signal(signal: NodeJS.Signals): void {
     if (this.child.exitCode !== null || this.child.pid === undefined) return;
     try {
-      process.kill(this.child.pid, signal);
+      process.kill(this.#group ? -this.child.pid : this.child.pid, signal);
     } catch {
       // Already gone: the caller waits on `exited` anyway.
     }

@@ -6,11 +6,10 @@ import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { fileURLToPath } from "node:url";
-import { CliProcess, runCli } from "../_cli.ts";
+import { CliProcess, runCli, SOURCE_ROOT } from "../_cli.ts";
 import { makeTempDir, removeDir } from "../_servers.ts";
 
-const ROOT = fileURLToPath(new URL("../../", import.meta.url));
+const ROOT = SOURCE_ROOT;
 
 // bun from the project's devDependencies (npm ci), else from PATH.
 function bunBinary(): string {
