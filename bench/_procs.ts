@@ -1,6 +1,7 @@
 /**
  * Processes of the benchmark: the servers it measures (ours under Deno and
- * Bun, memcached, Redis), our proxy, and the load generator.
+ * Bun, memcached, Redis; the C server is in `_c_tools.ts`), our proxy, and
+ * the load generator, each optionally pinned to one CPU.
  *
  * @module
  */
@@ -52,7 +53,8 @@ export interface ServerKind {
   argv(at: Endpoint, sessions: number): string[];
 }
 
-function dcAddress(at: Endpoint): string {
+/** The endpoint in libnal syntax (`UNIX:/path`, `IP:127.0.0.1:port`). */
+export function dcAddress(at: Endpoint): string {
   return at.kind === "unix" ? `UNIX:${at.path}` : `IP:127.0.0.1:${at.port}`;
 }
 
@@ -167,6 +169,23 @@ function canConnect(at: Endpoint): Promise<boolean> {
   });
 }
 
+function signal(pid: number, sig: NodeJS.Signals): void {
+  try {
+    process.kill(pid, sig);
+  } catch {
+    // Already gone.
+  }
+}
+
+/** How many file descriptors process `pid` has open (0 when unknown). */
+export function fdCount(pid: number): number {
+  try {
+    return readdirSync(`/proc/${pid}/fd`).length;
+  } catch {
+    return 0;
+  }
+}
+
 function rssOf(pid: number): number {
   try {
     const status = readFileSync(`/proc/${pid}/status`, "utf8");
@@ -177,8 +196,26 @@ function rssOf(pid: number): number {
   }
 }
 
-/** Starts `argv` and waits until `at` accepts connections. */
-export async function start(argv: string[], at: Endpoint): Promise<Running> {
+/** Whether `taskset` is there to pin a process to a CPU. */
+export function hasTaskset(): boolean {
+  return spawnSync("taskset", ["-c", "0", "true"]).status === 0;
+}
+
+/** `argv`, run on CPU `cpu` (with `taskset`) when one is given. */
+export function pinned(argv: string[], cpu?: number): string[] {
+  return cpu === undefined ? argv : ["taskset", "-c", String(cpu), ...argv];
+}
+
+/**
+ * Starts `argv` (on CPU `cpu` when given) and waits until `at` accepts
+ * connections.
+ */
+export async function start(
+  argv: string[],
+  at: Endpoint,
+  cpu?: number,
+): Promise<Running> {
+  argv = pinned(argv, cpu);
   const child = spawn(argv[0], argv.slice(1), {
     cwd: ROOT,
     stdio: ["ignore", "ignore", "pipe"],
@@ -209,8 +246,10 @@ export async function start(argv: string[], at: Endpoint): Promise<Running> {
     rss: () => rssOf(child.pid!),
     async stop() {
       if (exited) return;
-      child.kill("SIGTERM");
-      const t = setTimeout(() => child.kill("SIGKILL"), 5000);
+      // process.kill rather than child.kill: Deno's ChildProcess.kill sends
+      // only the first signal of a child's life, so SIGKILL would be lost.
+      signal(child.pid!, "SIGTERM");
+      const t = setTimeout(() => signal(child.pid!, "SIGKILL"), 5000);
       await done;
       clearTimeout(t);
     },
@@ -250,12 +289,18 @@ export function runJson<T>(argv: string[]): Promise<T> {
   });
 }
 
-/** Runs the loader under Bun and returns its result. */
-export function load(job: LoaderJob, at: Endpoint): Promise<LoaderResult> {
+/** Runs the loader under Bun (on CPU `cpu` when given) and returns its result. */
+export function load(
+  job: LoaderJob,
+  at: Endpoint,
+  cpu?: number,
+): Promise<LoaderResult> {
   const full: LoaderJob = at.kind === "unix"
     ? { ...job, path: at.path }
     : { ...job, host: "127.0.0.1", port: at.port };
-  return runJson([bunPath(), "bench/loader.ts", JSON.stringify(full)]);
+  return runJson(
+    pinned([bunPath(), "bench/loader.ts", JSON.stringify(full)], cpu),
+  );
 }
 
 /** The first line a command prints of its version, or null when missing. */

@@ -1,255 +1,109 @@
 /**
- * Renders benchmark results: the targets' verdicts, text tables for the
- * terminal, a Markdown page and an SVG chart for `bench/results/`.
+ * Renders a run's results: text tables for the terminal, the Markdown page
+ * and SVG chart of `bench/results/`, and the performance block of the
+ * repository's README. Everything here reads the saved results only, so
+ * `--render` redraws the same pages from `latest.json`.
  *
  * @module
  */
 
-import type { BenchResults, TargetRow, ThroughputRow } from "./_results.ts";
-import { formatCodecResults } from "./codec.ts";
+import type { BenchResults } from "./_results.ts";
+import { fmtStats, int, median, ratioStats } from "./_stats.ts";
+import type { ReportTable, TargetRow } from "./section.ts";
+import {
+  MODE_LABEL,
+  MODES,
+  OURS,
+  PEERS,
+  type ThroughputData,
+  type ThroughputPoint,
+} from "./sections/throughput.ts";
 
-/** Servers in display order. */
-export const SERVERS: string[] = [
-  "ours-deno",
-  "ours-bun",
-  "memcached",
-  "redis",
-];
-/** Modes in display order. */
-export const MODES: string[] = ["c1", "c8", "c64", "perop"];
-
-const MODE_LABEL: Record<string, string> = {
-  c1: "1 conn",
-  c8: "8 conns",
-  c64: "64 conns",
-  perop: "conn per op (8)",
-};
-
-function find(
-  r: BenchResults,
-  transport: string,
-  server: string,
-  mode: string,
-): ThroughputRow | undefined {
-  return r.throughput.find((t) =>
-    t.transport === transport && t.server === server && t.mode === mode
-  );
+/** The machine's description on one line. */
+export function machineLine(r: BenchResults): string {
+  return Object.entries(r.machine).map(([k, v]) => `${k}: ${v}`).join("; ");
 }
 
-/** A whole number with thousands separators. */
-export function int(x: number): string {
-  return Math.round(x).toLocaleString("en-US");
+/** Every section's targets, in section order. */
+export function allTargets(r: BenchResults): TargetRow[] {
+  return r.settings.sections.flatMap((s) => r.sections[s]?.targets ?? []);
 }
 
-function ratio(a: number | undefined, b: number | undefined): string {
-  return a && b ? `${(a / b).toFixed(2)}x` : "-";
+function targetsTable(r: BenchResults): ReportTable | null {
+  const t = allTargets(r);
+  if (t.length === 0) return null;
+  const met = t.filter((x) => x.status === "met").length;
+  const unsettled = t.filter((x) => x.status === "unsettled").length;
+  return {
+    title: "Targets",
+    head: ["target", "measured", "verdict"],
+    rows: t.map((x) => [x.target, x.measured, x.verdict]),
+    note: `${met} of ${t.length} met, ${
+      t.length - met - unsettled
+    } missed, ${unsettled} unsettled; judged on the per-round ratios.`,
+  };
 }
 
-/** Judges the issue's targets against the measured figures. */
-export function evaluateTargets(r: BenchResults): TargetRow[] {
-  const out: TargetRow[] = [];
-  const minOps = { "ours-bun": 150_000, "ours-deno": 100_000 };
-  for (const [server, want] of Object.entries(minOps)) {
-    const row = find(r, "unix", server, "c8");
-    if (row) {
-      out.push({
-        target: `${server}, 8 conns, UNIX, 90/10: >= ${int(want)} ops/s`,
-        measured: `${int(row.opsPerSec)} ops/s`,
-        met: row.opsPerSec >= want,
-      });
+// Background load, sampled while the bench ran nothing.
+const UNDER_LOAD = 0.15;
+
+/** The settings and the machine's other load, in a sentence or two. */
+export function runLine(r: BenchResults): string {
+  const s = r.settings;
+  const parts = [
+    `${s.rounds} interleaved round(s) of ${s.seconds} s per point${
+      s.quick ? " (--quick)" : ""
+    }; ${
+      s.pin
+        ? `servers pinned to CPU ${s.pin.server} and the loader to CPU ${s.pin.loader} (taskset) for the rows that say so`
+        : "nothing pinned"
+    }.`,
+  ];
+  const busy = r.background.samples.map((x) => x.busy);
+  if (busy.length) {
+    const lo = Math.min(...busy);
+    const hi = Math.max(...busy);
+    const la = r.background.samples.map((x) => x.loadavg);
+    parts.push(
+      `Other work on the machine, sampled for 1 s before the run and after each section (the bench idle): ${
+        (lo * 100).toFixed(0)
+      }-${(hi * 100).toFixed(0)}% of the CPUs busy, load average ${
+        Math.min(...la).toFixed(1)
+      }-${Math.max(...la).toFixed(1)}.`,
+    );
+    if (hi > UNDER_LOAD) {
+      parts.push(
+        "This run was taken under load: the interleaving spreads that load over every server of a round alike, so the ratios hold better than the absolute figures, which a quiet machine would give higher.",
+      );
     }
   }
-  for (const server of ["ours-bun", "ours-deno"]) {
-    const rows = r.scale.filter((s) => s.server === server);
-    if (rows.length >= 2) {
-      const small = rows[0];
-      const big = rows[rows.length - 1];
-      out.push({
-        target: `${server}: ops/s at ${int(big.stored)} stored within 15% of ${
-          int(small.stored)
-        }`,
-        measured: `${int(big.opsPerSec)} vs ${int(small.opsPerSec)} (${
-          ratio(big.opsPerSec, small.opsPerSec)
-        })`,
-        met: big.opsPerSec >= 0.85 * small.opsPerSec,
-      });
-    }
-    const mem = r.memory.find((m) => m.server === server);
-    if (mem) {
-      out.push({
-        target: `${server}: RSS per stored 512-byte session <= 1024 bytes`,
-        measured: `${int(mem.bytesPerSession)} bytes at ${int(mem.stored)}`,
-        met: mem.bytesPerSession <= 1024,
-      });
-    }
-    const lat = find(r, "unix", server, "c1");
-    if (lat) {
-      out.push({
-        target: `${server}: one-at-a-time p50 over UNIX < 60 us`,
-        measured: `${lat.p50us} us`,
-        met: lat.p50us < 60,
-      });
-    }
-    for (const transport of ["unix", "tcp"]) {
-      for (const mode of ["c8", "c64"]) {
-        const ours = find(r, transport, server, mode);
-        const mc = find(r, transport, "memcached", mode);
-        if (ours && mc) {
-          out.push({
-            target: `${server}: >= 0.7x memcached, ${transport.toUpperCase()} ${
-              MODE_LABEL[mode]
-            }`,
-            measured: `${ratio(ours.opsPerSec, mc.opsPerSec)} (${
-              int(ours.opsPerSec)
-            } vs ${int(mc.opsPerSec)})`,
-            met: ours.opsPerSec >= 0.7 * mc.opsPerSec,
-          });
-        }
-      }
-    }
-  }
-  return out;
+  if (r.background.note) parts.push(r.background.note);
+  return parts.join(" ");
 }
 
-interface Table {
-  head: string[];
-  rows: string[][];
+function tablesOf(r: BenchResults): ReportTable[] {
+  const out = r.settings.sections.flatMap((s) => r.sections[s]?.tables ?? []);
+  const t = targetsTable(r);
+  return t ? [...out, t] : out;
 }
 
-function tables(r: BenchResults): [string, Table][] {
-  const out: [string, Table][] = [];
-  for (const transport of ["unix", "tcp"]) {
-    const rows: string[][] = [];
-    for (const mode of MODES) {
-      const v = SERVERS.map((s) => find(r, transport, s, mode)?.opsPerSec);
-      if (v.every((x) => x === undefined)) continue;
-      rows.push([
-        MODE_LABEL[mode],
-        ...v.map((x) => x === undefined ? "-" : int(x)),
-        ratio(v[1], v[2]),
-        ratio(v[1], v[3]),
-        ratio(v[0], v[2]),
-        ratio(v[0], v[3]),
-      ]);
-    }
-    if (rows.length) {
-      out.push([
-        `Throughput, ops/s, ${transport.toUpperCase()} (90% GET / 10% ADD, 512 B)`,
-        {
-          head: [
-            "load",
-            ...SERVERS,
-            "bun/mc",
-            "bun/redis",
-            "deno/mc",
-            "deno/redis",
-          ],
-          rows,
-        },
-      ]);
-    }
-  }
-  const lat: string[][] = [];
-  for (const transport of ["unix", "tcp"]) {
-    for (const s of SERVERS) {
-      const t = find(r, transport, s, "c1");
-      if (t) {
-        lat.push([
-          transport.toUpperCase(),
-          s,
-          String(t.p50us),
-          String(t.p99us),
-          String(t.p999us),
-        ]);
-      }
-    }
-  }
-  if (lat.length) {
-    out.push([
-      "Latency of one-at-a-time operations (1 connection), microseconds",
-      { head: ["transport", "server", "p50", "p99", "p99.9"], rows: lat },
-    ]);
-  }
-  const sizes = [...new Set(r.scale.map((s) => s.stored))];
-  if (sizes.length) {
-    const rows = SERVERS.filter((s) => r.scale.some((x) => x.server === s))
-      .map((s) => {
-        const v = sizes.map((n) =>
-          r.scale.find((x) => x.server === s && x.stored === n)
-        );
-        return [
-          s,
-          ...v.map((x) =>
-            x
-              ? `${int(x.opsPerSec)} (${(x.rss / 2 ** 20).toFixed(0)} MiB)`
-              : "-"
-          ),
-          ratio(v[v.length - 1]?.opsPerSec, v[0]?.opsPerSec),
-        ];
-      });
-    out.push([
-      "Scale: ops/s (server RSS) with sessions stored (8 conns, UNIX, GETs over all of them)",
-      {
-        head: ["server", ...sizes.map((n) => `${int(n)} stored`), "last/first"],
-        rows,
-      },
-    ]);
-  }
-  if (r.memory.length) {
-    out.push([
-      "Memory: RSS per stored session (16-byte id, 512-byte data)",
-      {
-        head: ["server", "sessions", "RSS empty", "RSS full", "bytes/session"],
-        rows: r.memory.map((m) => [
-          m.server,
-          int(m.stored),
-          `${(m.rssEmpty / 2 ** 20).toFixed(0)} MiB`,
-          `${(m.rssFull / 2 ** 20).toFixed(0)} MiB`,
-          int(m.bytesPerSession),
-        ]),
-      },
-    ]);
-  }
-  if (r.proxy.length) {
-    out.push([
-      "Proxy (client) against direct, UNIX, ops/s",
-      {
-        head: ["runtime", "load", "direct", "via proxy", "proxy/direct"],
-        rows: r.proxy.map((p) => [
-          p.runtime,
-          MODE_LABEL[p.mode],
-          int(p.direct),
-          int(p.proxied),
-          ratio(p.proxied, p.direct),
-        ]),
-      },
-    ]);
-  }
-  if (r.targets.length) {
-    out.push([
-      "Targets",
-      {
-        head: ["target", "measured", "met"],
-        rows: r.targets.map((
-          t,
-        ) => [t.target, t.measured, t.met ? "yes" : "NO"]),
-      },
-    ]);
-  }
-  return out;
-}
-
-function textTable(t: Table): string {
+/** A table as aligned text. */
+export function textTable(t: ReportTable): string {
   const all = [t.head, ...t.rows];
-  const w = t.head.map((_, c) => Math.max(...all.map((r) => r[c].length)));
-  return all.map((r) =>
-    r.map((cell, c) => c === 0 ? cell.padEnd(w[c]) : cell.padStart(w[c]))
-      .join("  ")
+  const w = t.head.map((_, c) =>
+    Math.max(...all.map((row) => (row[c] ?? "").length))
+  );
+  return all.map((row) =>
+    row.map((cell, c) =>
+      c === 0 ? (cell ?? "").padEnd(w[c]) : (cell ?? "").padStart(w[c])
+    ).join("  ")
   ).join("\n");
 }
 
-function mdTable(t: Table): string {
-  const line = (r: string[]) => `| ${r.join(" | ")} |`;
+/** A table in Markdown. */
+export function mdTable(t: ReportTable): string {
+  const line = (row: string[]) =>
+    `| ${row.map((c) => c.replace(/\|/g, "\\|")).join(" | ")} |`;
   return [
     line(t.head),
     line(t.head.map((_, c) => c === 0 ? "---" : "---:")),
@@ -257,17 +111,13 @@ function mdTable(t: Table): string {
   ].join("\n");
 }
 
-/** The machine's description on one line. */
-export function machineLine(r: BenchResults): string {
-  return Object.entries(r.machine).map(([k, v]) => `${k}: ${v}`).join("; ");
-}
-
 /** The results as text tables for the terminal. */
 export function textReport(r: BenchResults): string {
-  const parts = [`machine: ${machineLine(r)}`];
-  for (const [title, t] of tables(r)) parts.push(`${title}\n${textTable(t)}`);
-  for (const [runtime, rows] of Object.entries(r.codec)) {
-    parts.push(`Codec under ${runtime}\n${formatCodecResults(rows)}`);
+  const parts = [`machine: ${machineLine(r)}`, runLine(r)];
+  for (const t of tablesOf(r)) {
+    parts.push(
+      `${t.title}\n${textTable(t)}${t.note ? `\n(${t.note})` : ""}`,
+    );
   }
   for (const s of r.skipped) parts.push(`skipped: ${s}`);
   return parts.join("\n\n");
@@ -277,21 +127,17 @@ export function textReport(r: BenchResults): string {
 export function markdownReport(r: BenchResults): string {
   const parts = [
     "# Benchmark results",
-    `Written by \`deno task bench\` on ${r.date}. Median of ${r.settings.reps} runs of ${r.settings.seconds} s per point${
-      r.settings.quick ? " (--quick)" : ""
-    }. The raw figures are in [latest.json](latest.json).`,
+    `Written by \`deno task bench\` on ${r.date}. The raw figures are in [latest.json](latest.json).`,
     `Machine: ${machineLine(r)}.`,
-    "![throughput chart](latest.svg)",
-    "How it is measured: each server runs alone on this machine; the load comes from one separate process (`bench/loader.ts` under Bun, `node:net` sockets), the same for every server. GETs pick uniformly among 10,000 stored 16-byte ids holding 512 bytes each (stored before the runs); ADDs store new ids with 512 bytes and a 1 s lifetime, so the store keeps turning over. Each connection has one request in flight.",
+    runLine(r),
   ];
-  for (const [title, t] of tables(r)) {
-    parts.push(`## ${title}\n\n${mdTable(t)}`);
-  }
-  for (const [runtime, rows] of Object.entries(r.codec)) {
+  if (r.sections.throughput) parts.push("![throughput chart](latest.svg)");
+  parts.push(
+    "How it is measured: the servers run side by side, each idle while another is measured; the load comes from one separate process (`bench/loader.ts` under Bun, `node:net` sockets), the same for every server. For each point the servers run in turn, one loader run each, and that round is repeated; a ratio is taken within a round, and the tables give the median over the rounds with its range. GETs pick uniformly among 10,000 stored 16-byte ids holding 512 bytes each (stored before the runs); ADDs store new ids with 512 bytes and a 1 s lifetime. Each connection has one request in flight.",
+  );
+  for (const t of tablesOf(r)) {
     parts.push(
-      `## Codec under ${runtime}\n\n\`\`\`\n${
-        formatCodecResults(rows)
-      }\n\`\`\``,
+      `## ${t.title}\n\n${mdTable(t)}${t.note ? `\n\n${t.note}` : ""}`,
     );
   }
   if (r.skipped.length) {
@@ -300,11 +146,124 @@ export function markdownReport(r: BenchResults): string {
   return parts.join("\n\n") + "\n";
 }
 
+function points(r: BenchResults): ThroughputPoint[] {
+  return (r.sections.throughput?.data as ThroughputData | undefined)?.points ??
+    [];
+}
+
+function medianOps(p: ThroughputPoint | undefined, s: string): number | null {
+  const x = p?.series[s];
+  return x ? median(x.opsPerSec) : null;
+}
+
+const NAMES: Record<string, string> = {
+  "ours-bun": "ours (Bun)",
+  "ours-deno": "ours (Deno)",
+  memcached: "memcached",
+  redis: "Redis",
+  "c-dc_server": "C dc_server",
+};
+
+/**
+ * The README's performance block: date and machine, the headline table per
+ * transport (interleaved medians, ours/memcached per round), the C tools'
+ * own load, and every target missed or unsettled, said plainly.
+ */
+export function readmeBlock(r: BenchResults): string {
+  const pts = points(r);
+  const parts = [
+    `The latest full run (${r.date.slice(0, 10)}; ${machineLine(r)}): ${
+      runLine(r)
+    }`,
+    "![throughput: ours under Bun and Deno, memcached, Redis, the C server](bench/results/latest.svg)",
+  ];
+  for (const transport of ["unix", "tcp"]) {
+    const tp = pts.filter((p) => p.transport === transport);
+    if (!tp.length) continue;
+    const names = [...OURS, ...PEERS].filter((s) =>
+      tp.some((p) => p.series[s])
+    );
+    const ours = OURS.filter((o) => names.includes(o));
+    const table: ReportTable = {
+      title: "",
+      head: [
+        `${transport.toUpperCase()}, ops/s`,
+        ...names.map((s) => NAMES[s]),
+        ...(names.includes("memcached")
+          ? ours.map((o) => `${NAMES[o]} / memcached`)
+          : []),
+      ],
+      rows: MODES.map((m) => tp.find((p) => p.mode === m)).filter((p) => p)
+        .map((p) => [
+          MODE_LABEL[p!.mode],
+          ...names.map((s) => {
+            const v = medianOps(p, s);
+            return v === null ? "-" : int(v);
+          }),
+          ...(names.includes("memcached")
+            ? ours.map((o) =>
+              fmtStats(
+                ratioStats(
+                  p!.series[o]?.opsPerSec ?? [],
+                  p!.series.memcached.opsPerSec,
+                ),
+              )
+            )
+            : []),
+        ]),
+    };
+    parts.push(mdTable(table));
+  }
+  const dc = r.sections.dctest?.tables[0];
+  if (dc) parts.push(`${dc.title}:\n\n${mdTable(dc)}`);
+  const t = allTargets(r);
+  const behind = t.filter((x) => x.status !== "met");
+  if (t.length) {
+    parts.push(
+      `Targets: ${t.length - behind.length} of ${t.length} met. ${
+        behind.length
+          ? "Where we are behind, or cannot yet tell (ratio per round, median and range):"
+          : ""
+      }`,
+    );
+    if (behind.length) {
+      parts.push(
+        behind.map((x) => `- ${x.target}: ${x.measured}, ${x.verdict}`).join(
+          "\n",
+        ),
+      );
+    }
+  }
+  parts.push(
+    "Every table of the run (latency, scale, memory, the proxy, the codec) is in [bench/results/](bench/results/README.md).",
+  );
+  return parts.join("\n\n");
+}
+
+/** The README's performance block is kept between these lines. */
+export const README_BEGIN =
+  "<!-- bench:begin: written by `deno task bench` from bench/results/latest.json -->";
+/** The end of the block. */
+export const README_END = "<!-- bench:end -->";
+
+/**
+ * `readme` with its performance block replaced by `block`; null when the
+ * markers are missing.
+ */
+export function spliceReadme(readme: string, block: string): string | null {
+  const a = readme.indexOf(README_BEGIN);
+  const b = readme.indexOf(README_END);
+  if (a < 0 || b < a) return null;
+  return readme.slice(0, a + README_BEGIN.length) + "\n\n" + block + "\n\n" +
+    readme.slice(b);
+}
+
 const COLORS: Record<string, string> = {
   "ours-deno": "#2a7ae2",
   "ours-bun": "#f08c00",
   memcached: "#6c757d",
   redis: "#c92a2a",
+  "c-dc_server": "#2b8a3e",
 };
 
 function esc(s: string): string {
@@ -320,13 +279,18 @@ function niceTop(x: number): number {
   return step * 4;
 }
 
-/** A grouped bar chart of the throughput rows, as SVG. */
+/** A grouped bar chart of the throughput medians, as SVG. */
 export function svgChart(r: BenchResults): string {
-  const panels = ["unix", "tcp"].filter((t) =>
-    r.throughput.some((x) => x.transport === t)
+  const pts = points(r);
+  const servers = [...OURS, ...PEERS].filter((s) =>
+    pts.some((p) => p.series[s])
   );
-  const max = niceTop(Math.max(1, ...r.throughput.map((t) => t.opsPerSec)));
-  const panelW = 460;
+  const panels = ["unix", "tcp"].filter((t) =>
+    pts.some((x) => x.transport === t)
+  );
+  const all = pts.flatMap((p) => servers.map((s) => medianOps(p, s) ?? 0));
+  const max = niceTop(Math.max(1, ...all));
+  const panelW = 480;
   const h = 300;
   const top = 50;
   const bottom = 40;
@@ -336,7 +300,7 @@ export function svgChart(r: BenchResults): string {
       h + top + bottom + 30
     }" font-family="sans-serif" font-size="12">`,
     `<rect width="100%" height="100%" fill="white"/>`,
-    `<text x="10" y="20" font-size="15">distcache throughput, ops/s (90% GET / 10% ADD, 512 B), ${
+    `<text x="10" y="20" font-size="15">distcache throughput, ops/s (90% GET / 10% ADD, 512 B), median of ${r.settings.rounds} interleaved rounds, ${
       esc(r.date.slice(0, 10))
     }</text>`,
   ];
@@ -365,19 +329,18 @@ export function svgChart(r: BenchResults): string {
     }
     const gw = inner / MODES.length;
     MODES.forEach((mode, m) => {
-      const bw = (gw - 12) / SERVERS.length;
-      SERVERS.forEach((s, i) => {
-        const row = find(r, transport, s, mode);
-        if (!row) return;
-        const bh = (h * row.opsPerSec) / max;
+      const bw = (gw - 12) / Math.max(1, servers.length);
+      const pt = pts.find((x) => x.transport === transport && x.mode === mode);
+      servers.forEach((s, i) => {
+        const v = medianOps(pt, s);
+        if (v === null) return;
+        const bh = (h * v) / max;
         out.push(
           `<rect x="${(x0 + 46 + m * gw + i * bw).toFixed(1)}" y="${
             (top + h - bh).toFixed(1)
           }" width="${(bw - 1).toFixed(1)}" height="${bh.toFixed(1)}" fill="${
-            COLORS[s]
-          }"><title>${s} ${transport} ${mode}: ${
-            int(row.opsPerSec)
-          } ops/s</title></rect>`,
+            COLORS[s] ?? "#999"
+          }"><title>${s} ${transport} ${mode}: ${int(v)} ops/s</title></rect>`,
         );
       });
       out.push(
@@ -387,14 +350,14 @@ export function svgChart(r: BenchResults): string {
       );
     });
   });
-  SERVERS.forEach((s, i) => {
+  servers.forEach((s, i) => {
     const x = 20 + i * 140;
     const y = top + h + bottom + 10;
     out.push(
       `<rect x="${x}" y="${y - 10}" width="12" height="12" fill="${
-        COLORS[s]
+        COLORS[s] ?? "#999"
       }"/>`,
-      `<text x="${x + 18}" y="${y}">${s}</text>`,
+      `<text x="${x + 18}" y="${y}">${esc(NAMES[s] ?? s)}</text>`,
     );
   });
   out.push("</svg>");

@@ -1,14 +1,22 @@
 /**
  * `deno task bench`: starts the servers itself (ours under Deno and under
- * Bun, memcached, Redis), loads them from a separate process, prints the
- * figures and the ratios, and writes `bench/results/latest.json`,
- * `latest.svg` and `README.md`.
+ * Bun, memcached, Redis, the C server), loads them from a separate process,
+ * and measures each point in interleaved rounds: every server once per
+ * round, in turn, at least 5 rounds, so that a neighbour's noise falls on
+ * all of them alike. Prints each server's median and, per pair, the median
+ * and range of the per-round ratio; judges the targets on those; writes
+ * `bench/results/latest.json`, `latest.svg`, `README.md` and the README's
+ * performance block.
  *
  * ```sh
- * deno task bench            # full run: median of 3, 3 s per point (~12 min)
- * deno task bench --quick    # 1 run of 1 s per point, smaller stores; writes nothing unless --out
+ * deno task bench            # full run: 5 rounds of 2 s per point (~25 min)
+ * deno task bench --quick    # 3 rounds of 0.5 s, smaller stores; writes nothing unless --out
  * deno task bench --only=throughput,proxy --skip-peers
+ * deno task bench --render   # redraw the pages from bench/results/latest.json
  * ```
+ *
+ * The sections are listed in `bench/registry.ts`; `bench/section.ts` says
+ * how to add one.
  *
  * @module
  */
@@ -20,46 +28,37 @@ import {
   rmSync,
   writeFileSync,
 } from "node:fs";
+import { spawnSync } from "node:child_process";
 import os from "node:os";
 import { join } from "node:path";
 import process from "node:process";
 import { parseArgs } from "node:util";
+import { cServerKind, type CTools, ensureCTools } from "./_c_tools.ts";
+import { cpuBusy, machine } from "./_machine.ts";
 import {
-  bunPath,
   denoPath,
   type Endpoint,
   ensurePeers,
   freePort,
-  load,
+  hasTaskset,
   oursKind,
-  proxyArgv,
   ROOT,
-  runJson,
-  type Running,
   type ServerKind,
-  start,
-  versionOf,
 } from "./_procs.ts";
 import {
-  evaluateTargets,
-  int,
   machineLine,
   markdownReport,
-  MODES,
+  readmeBlock,
+  runLine,
+  spliceReadme,
   svgChart,
   textReport,
 } from "./_report.ts";
-import type {
-  BenchResults,
-  MemoryRow,
-  ProxyRow,
-  ScaleRow,
-  ThroughputRow,
-} from "./_results.ts";
-import type { CodecResult } from "./codec.ts";
-import type { LoaderJob, LoaderResult } from "./loader.ts";
+import type { BenchResults } from "./_results.ts";
+import { SECTIONS } from "./registry.ts";
+import type { BenchContext } from "./section.ts";
 
-const SECTIONS = ["codec", "throughput", "scale", "memory", "proxy"];
+const NAMES = SECTIONS.map((s) => s.name);
 
 const { values: flags } = parseArgs({
   args: process.argv.slice(2),
@@ -67,6 +66,10 @@ const { values: flags } = parseArgs({
     quick: { type: "boolean", default: false },
     only: { type: "string" },
     "skip-peers": { type: "boolean", default: false },
+    "no-pin": { type: "boolean", default: false },
+    rounds: { type: "string" },
+    seconds: { type: "string" },
+    note: { type: "string" },
     out: { type: "string" },
     render: { type: "boolean", default: false },
     help: { type: "boolean", short: "h", default: false },
@@ -76,305 +79,192 @@ const { values: flags } = parseArgs({
 if (flags.help) {
   console.log(
     `deno task bench [--quick] [--only=${
-      SECTIONS.join(",")
-    }] [--skip-peers] [--out=dir] [--render]
+      NAMES.join(",")
+    }] [--skip-peers] [--no-pin]
+                 [--rounds=N] [--seconds=S] [--note=TEXT] [--out=dir] [--render]
 
-  --quick       one run of 1 s per point, stores up to 100,000; writes files only with --out
-  --only        run only these sections
-  --skip-peers  leave memcached and Redis out
-  --out         where to write latest.json, latest.svg and README.md (default bench/results)
-  --render      measure nothing: redraw README.md and latest.svg from the out dir's latest.json`,
+  --quick       3 rounds of 0.5 s per point, stores up to 100,000; writes files only with --out
+  --only        run only these sections:
+${
+      SECTIONS.map((s) => `                  ${s.name.padEnd(11)} ${s.summary}`)
+        .join("\n")
+    }
+  --skip-peers  leave memcached, Redis and the C server out
+  --no-pin      do not pin servers to CPU 0 and the loader to CPU 1
+  --rounds      rounds per point (default 5; --quick 3)
+  --seconds     timed seconds per loader run (default 2; --quick 0.5)
+  --note        a sentence for the results page (e.g. what else loaded the machine)
+  --out         where to write latest.json, latest.svg and README.md (default bench/results;
+                the repository README's performance block is rewritten only for the default)
+  --render      measure nothing: redraw the pages from the out dir's latest.json`,
   );
   process.exit(0);
 }
 
+const defaultOut = join(ROOT, "bench/results");
+
+// Writes the results page and chart to `dir`, and the README's block when
+// `dir` is the default one and the run was a full one.
+function writePages(r: BenchResults, dir: string): void {
+  writeFileSync(join(dir, "latest.svg"), svgChart(r));
+  writeFileSync(join(dir, "README.md"), markdownReport(r));
+  const written = [`${dir}/latest.svg`, "README.md"];
+  if (dir === defaultOut && !r.settings.quick && r.sections.throughput) {
+    const path = join(ROOT, "README.md");
+    const next = spliceReadme(readFileSync(path, "utf8"), readmeBlock(r));
+    if (next === null) {
+      console.error("bench: README.md has no bench:begin/bench:end markers");
+    } else {
+      writeFileSync(path, next);
+      // deno fmt aligns the tables as CI's fmt --check expects.
+      spawnSync(denoPath(), ["fmt", "-q", path], { cwd: ROOT });
+      written.push(path);
+    }
+  }
+  console.log(`\nwritten: ${written.join(", ")}`);
+}
+
 if (flags.render) {
-  const dir = flags.out ?? join(ROOT, "bench/results");
+  const dir = flags.out ?? defaultOut;
   const saved = JSON.parse(
     readFileSync(join(dir, "latest.json"), "utf8"),
   ) as BenchResults;
-  writeFileSync(join(dir, "latest.svg"), svgChart(saved));
-  writeFileSync(join(dir, "README.md"), markdownReport(saved));
   console.log(textReport(saved));
+  writePages(saved, dir);
   process.exit(0);
 }
 
+function positive(name: string, v: string | undefined, dflt: number): number {
+  if (v === undefined) return dflt;
+  const n = Number(v);
+  if (!(n > 0)) {
+    console.error(`bench: invalid --${name}=${v}: must be a number above 0`);
+    process.exit(1);
+  }
+  return n;
+}
+
 const quick = flags.quick;
-const reps = quick ? 1 : 3;
-const seconds = quick ? 1 : 3;
-const warmupMs = quick ? 300 : 500;
-const only = new Set(flags.only ? flags.only.split(",") : SECTIONS);
+const rounds = Math.round(positive("rounds", flags.rounds, quick ? 3 : 5));
+const seconds = positive("seconds", flags.seconds, quick ? 0.5 : 2);
+const only = flags.only ? flags.only.split(",") : NAMES;
 for (const s of only) {
-  if (!SECTIONS.includes(s)) {
-    console.error(
-      `bench: unknown section ${s} (known: ${SECTIONS.join(", ")})`,
-    );
+  if (!NAMES.includes(s)) {
+    console.error(`bench: unknown section ${s} (known: ${NAMES.join(", ")})`);
     process.exit(1);
   }
 }
-const outDir = flags.out ?? (quick ? null : join(ROOT, "bench/results"));
+const selected = SECTIONS.filter((s) => only.includes(s.name));
+const outDir = flags.out ?? (quick ? null : defaultOut);
 const dir = mkdtempSync(join(os.tmpdir(), "dcbench-"));
 
 const results: BenchResults = {
   date: new Date().toISOString(),
   machine: {},
-  settings: { reps, seconds, quick },
+  settings: {
+    rounds,
+    seconds,
+    quick,
+    pin: null,
+    sections: selected.map((s) => s.name),
+  },
+  background: { samples: [], ...(flags.note ? { note: flags.note } : {}) },
   skipped: [],
-  codec: {},
-  throughput: [],
-  scale: [],
-  memory: [],
-  proxy: [],
-  targets: [],
+  sections: {},
 };
 
-function median(runs: LoaderResult[]): LoaderResult {
-  return [...runs].sort((a, b) => a.opsPerSec - b.opsPerSec)[
-    Math.floor(runs.length / 2)
-  ];
+function log(line: string): void {
+  console.log(line);
 }
 
-async function endpoint(transport: string, name: string): Promise<Endpoint> {
-  return transport === "unix"
-    ? { kind: "unix", path: join(dir, `${name}.sock`) }
-    : { kind: "tcp", port: await freePort() };
-}
-
-async function withServer<T>(
-  kind: ServerKind,
-  at: Endpoint,
-  sessions: number,
-  body: (server: Running) => Promise<T>,
-): Promise<T> {
-  const server = await start(kind.argv(at, sessions), at);
-  try {
-    return await body(server);
-  } finally {
-    await server.stop();
-  }
-}
-
-// Median of `reps` timed runs; warns when a server answered wrongly.
-async function measure(
-  what: string,
-  job: LoaderJob,
-  at: Endpoint,
-): Promise<{ best: LoaderResult; runs: number[] }> {
-  const runs: LoaderResult[] = [];
-  for (let i = 0; i < reps; i++) {
-    runs.push(
-      await load({ durationMs: seconds * 1000, warmupMs, ...job }, at),
-    );
-  }
-  const best = median(runs);
-  const wrong = runs.reduce((n, r) => n + r.errors + r.failed, 0);
-  console.log(
-    `  ${what}: ${int(best.opsPerSec)} ops/s (runs ${
-      runs.map((r) => int(r.opsPerSec)).join(", ")
-    }; p50 ${best.p50us} us, p99 ${best.p99us} us)${
-      wrong ? `; ${wrong} failed operations or errors` : ""
+async function sample(when: string): Promise<void> {
+  const busy = await cpuBusy(1000);
+  if (busy === null) return;
+  results.background.samples.push({ when, busy, loadavg: os.loadavg()[0] });
+  log(
+    `background (${when}): ${(busy * 100).toFixed(0)}% of the CPUs busy, load ${
+      os.loadavg()[0].toFixed(1)
     }`,
   );
-  return { best, runs: runs.map((r) => r.opsPerSec) };
 }
 
-function modeJob(mode: string): Partial<LoaderJob> {
-  return mode === "perop"
-    ? { conns: 8, mode: "perop" }
-    : { conns: Number(mode.slice(1)), mode: "persistent" };
-}
-
-async function codec(): Promise<void> {
-  const ms = quick ? "100" : "300";
-  console.log("codec");
-  results.codec.deno = await runJson<CodecResult[]>([
-    denoPath(),
-    "run",
-    "-A",
-    "bench/codec.ts",
-    "--json",
-    `--ms=${ms}`,
-  ]);
-  results.codec.bun = await runJson<CodecResult[]>([
-    bunPath(),
-    "bench/codec.ts",
-    "--json",
-    `--ms=${ms}`,
-  ]);
-}
-
-async function throughput(kinds: ServerKind[]): Promise<void> {
-  for (const transport of ["unix", "tcp"] as const) {
-    for (const kind of kinds) {
-      console.log(`throughput: ${kind.name} over ${transport.toUpperCase()}`);
-      const at = await endpoint(transport, kind.name);
-      await withServer(kind, at, 200_000, async () => {
-        await load({ action: "fill", proto: kind.proto, ids: 10_000 }, at);
-        for (const mode of MODES) {
-          const { best, runs } = await measure(mode, {
-            action: "run",
-            proto: kind.proto,
-            ...modeJob(mode),
-          }, at);
-          const row: ThroughputRow = {
-            transport,
-            server: kind.name,
-            mode,
-            opsPerSec: best.opsPerSec,
-            runs,
-            p50us: best.p50us,
-            p99us: best.p99us,
-            p999us: best.p999us,
-          };
-          results.throughput.push(row);
-        }
-      });
-    }
+function pinning(): { server: number; loader: number } | null {
+  if (flags["no-pin"]) return null;
+  if (os.cpus().length < 2) {
+    results.skipped.push("pinning: fewer than 2 CPUs; nothing pinned");
+    return null;
   }
-}
-
-async function scale(kinds: ServerKind[]): Promise<void> {
-  const sizes = quick ? [1_000, 100_000] : [1_000, 100_000, 1_000_000];
-  for (const kind of kinds) {
-    console.log(`scale: ${kind.name}`);
-    const at = await endpoint("unix", `${kind.name}-scale`);
-    await withServer(kind, at, 1_200_000, async (server) => {
-      for (const stored of sizes) {
-        await load({ action: "fill", proto: kind.proto, ids: stored }, at);
-        const { best, runs } = await measure(`${int(stored)} stored`, {
-          action: "run",
-          proto: kind.proto,
-          conns: 8,
-          ids: stored,
-        }, at);
-        const row: ScaleRow = {
-          server: kind.name,
-          stored,
-          opsPerSec: best.opsPerSec,
-          runs,
-          rss: server.rss(),
-        };
-        results.scale.push(row);
-      }
-    });
+  if (!hasTaskset()) {
+    results.skipped.push("pinning: taskset is missing; nothing pinned");
+    return null;
   }
+  return { server: 0, loader: 1 };
 }
 
-async function memory(kinds: ServerKind[]): Promise<void> {
-  const stored = quick ? 100_000 : 1_000_000;
-  for (const kind of kinds) {
-    const at = await endpoint("unix", `${kind.name}-memory`);
-    await withServer(kind, at, 1_200_000, async (server) => {
-      await new Promise((r) => setTimeout(r, 300));
-      const rssEmpty = server.rss();
-      const fill = await load({
-        action: "fill",
-        proto: kind.proto,
-        ids: stored,
-      }, at);
-      await new Promise((r) => setTimeout(r, 500));
-      const rssFull = server.rss();
-      const row: MemoryRow = {
-        server: kind.name,
-        stored: fill.added,
-        rssEmpty,
-        rssFull,
-        bytesPerSession: (rssFull - rssEmpty) / Math.max(1, fill.added),
-      };
-      results.memory.push(row);
-      console.log(
-        `memory: ${kind.name}: ${int(row.bytesPerSession)} bytes per session (${
-          int(fill.added)
-        } stored in ${fill.seconds.toFixed(1)} s, RSS ${
-          (rssFull / 2 ** 20).toFixed(0)
-        } MiB)`,
-      );
-    });
+function servers(cTools: CTools | null): ServerKind[] {
+  const out = [oursKind("deno"), oursKind("bun")];
+  if (flags["skip-peers"]) {
+    results.skipped.push("memcached, Redis and the C server: --skip-peers");
+    return out;
   }
-}
-
-async function proxy(): Promise<void> {
-  for (const runtime of ["bun", "deno"] as const) {
-    console.log(`proxy: server and proxy under ${runtime}`);
-    const kind = oursKind(runtime);
-    const at = await endpoint("unix", `${runtime}-behind-proxy`);
-    const local = await endpoint("unix", `${runtime}-proxy`);
-    await withServer(kind, at, 200_000, async () => {
-      const p = await start(proxyArgv(runtime, local, at), local);
-      try {
-        await load({ action: "fill", proto: "dc", ids: 10_000 }, at);
-        for (const mode of ["perop", "c8", "c64"]) {
-          const job: LoaderJob = {
-            action: "run",
-            proto: "dc",
-            ...modeJob(mode),
-          };
-          const direct = await measure(`${mode} direct`, job, at);
-          const proxied = await measure(`${mode} via proxy`, job, local);
-          const row: ProxyRow = {
-            runtime,
-            mode,
-            direct: direct.best.opsPerSec,
-            proxied: proxied.best.opsPerSec,
-          };
-          results.proxy.push(row);
-        }
-      } finally {
-        await p.stop();
-      }
-    });
-  }
-}
-
-function machine(): Record<string, string | number> {
-  const cpus = os.cpus();
-  const m: Record<string, string | number> = {
-    cores: cpus.length,
-    cpu: cpus[0]?.model ?? "unknown",
-    memory: `${Math.round(os.totalmem() / 2 ** 30)} GiB`,
-    kernel: `${os.type()} ${os.release()}`,
-    deno: versionOf(denoPath()) ?? "missing",
-    bun: versionOf(bunPath()) ?? "missing",
-  };
-  const mc = versionOf("memcached", "-V");
-  const rd = versionOf("redis-server");
-  if (mc) m.memcached = mc;
-  if (rd) m.redis = rd.replace(/ sha=.*/, "");
-  return m;
+  const found = ensurePeers();
+  results.skipped.push(...found.skipped);
+  out.push(...found.peers);
+  if (cTools) out.push(cServerKind(cTools));
+  return out;
 }
 
 try {
-  let peers: ServerKind[] = [];
-  if (flags["skip-peers"]) {
-    results.skipped.push("memcached and Redis: --skip-peers");
-  } else if (
-    only.has("throughput") || only.has("scale") || only.has("memory")
-  ) {
-    const found = ensurePeers();
-    results.skipped.push(...found.skipped);
-    peers = found.peers;
+  let cTools: CTools | null = null;
+  if (selected.some((s) => s.peers)) {
+    const c = ensureCTools(log);
+    if (c.tools) cTools = c.tools;
+    else results.skipped.push(`C tools: ${c.why}; their rows are skipped`);
   }
-  results.machine = machine();
-  console.log(`machine: ${machineLine(results)}`);
-  console.log(`median of ${reps} run(s) of ${seconds} s per point`);
-  const kinds = [oursKind("deno"), oursKind("bun"), ...peers];
-  if (only.has("codec")) await codec();
-  if (only.has("throughput")) await throughput(kinds);
-  if (only.has("scale")) await scale(kinds);
-  if (only.has("memory")) await memory(kinds);
-  if (only.has("proxy")) await proxy();
-  results.targets = evaluateTargets(results);
-  console.log("");
-  console.log(textReport(results));
+  const kinds = selected.some((s) => s.peers)
+    ? servers(cTools)
+    : [oursKind("deno"), oursKind("bun")];
+  results.settings.pin = pinning();
+  results.machine = machine(cTools);
+  const ctx: BenchContext = {
+    quick,
+    rounds,
+    seconds,
+    warmupMs: quick ? 200 : 500,
+    pin: results.settings.pin,
+    servers: kinds,
+    cTools,
+    async endpoint(transport, name): Promise<Endpoint> {
+      return transport === "unix"
+        ? { kind: "unix", path: join(dir, `${name}.sock`) }
+        : { kind: "tcp", port: await freePort() };
+    },
+    log,
+    skip(why) {
+      log(`skipped: ${why}`);
+      results.skipped.push(why);
+    },
+  };
+  log(`machine: ${machineLine(results)}`);
+  await sample("before the run");
+  log(runLine(results));
+  for (const section of selected) {
+    try {
+      results.sections[section.name] = await section.run(ctx);
+    } catch (e) {
+      ctx.skip(`section ${section.name} failed: ${(e as Error).stack ?? e}`);
+    }
+    await sample(`after ${section.name}`);
+  }
+  log("");
+  log(textReport(results));
   if (outDir) {
     mkdirSync(outDir, { recursive: true });
     writeFileSync(
       join(outDir, "latest.json"),
       JSON.stringify(results, null, 2) + "\n",
     );
-    writeFileSync(join(outDir, "latest.svg"), svgChart(results));
-    writeFileSync(join(outDir, "README.md"), markdownReport(results));
-    console.log(`\nwritten: ${outDir}/latest.json, latest.svg, README.md`);
+    writePages(results, outDir);
   }
 } finally {
   rmSync(dir, { recursive: true, force: true });

@@ -1,0 +1,24 @@
+/**
+ * The sections of `deno task bench`, in the order a full run takes them.
+ * To add one, write a module exporting a `BenchSection` (see
+ * `bench/section.ts`) and list it here; `--only=<name>` then selects it and
+ * its tables and targets land on the results page.
+ *
+ * @module
+ */
+
+import type { BenchSection } from "./section.ts";
+import { codec } from "./sections/codec.ts";
+import { dctest } from "./sections/dctest.ts";
+import { proxy } from "./sections/proxy.ts";
+import { scale } from "./sections/scale.ts";
+import { throughput } from "./sections/throughput.ts";
+
+/** Every section, in run order. */
+export const SECTIONS: readonly BenchSection[] = [
+  codec,
+  throughput,
+  dctest,
+  scale,
+  proxy,
+];
