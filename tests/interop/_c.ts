@@ -1,5 +1,6 @@
-// Helpers of the interop tests: where the original C tools are, and how to
-// run them (their servers print nothing, so readiness is read from /proc).
+// Helpers of the interop tests: the original C tools (found by
+// tests/_c_tools.ts) and how to run them (their servers print nothing, so
+// readiness is read from the socket or /proc).
 
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
@@ -9,6 +10,7 @@ import * as path from "node:path";
 import process from "node:process";
 import { after, before } from "node:test";
 import { CliProcess } from "../_cli.ts";
+import { cTool, cToolMissing } from "../_c_tools.ts";
 import { makeTempDir, removeDir, until } from "../_servers.ts";
 
 /** The C tools used here. */
@@ -18,36 +20,21 @@ export interface CTools {
   test: string;
 }
 
-function toolsIn(bin: string): CTools | null {
-  const t = {
-    server: path.join(bin, "dc_server"),
-    client: path.join(bin, "dc_client"),
-    test: path.join(bin, "dc_test"),
-  };
-  const ok = Object.values(t).every((p) => {
-    try {
-      fs.accessSync(p, fs.constants.X_OK);
-      return true;
-    } catch {
-      return false;
-    }
-  });
-  return ok ? t : null;
-}
+const found = {
+  server: cTool("dc_server"),
+  client: cTool("dc_client"),
+  test: cTool("dc_test"),
+};
 
-const WHERE = [
-  ...(process.env.DISTCACHE_C_BIN ? [process.env.DISTCACHE_C_BIN] : []),
-  "/opt/cdc/bin",
-];
-
-/** The C tools: `$DISTCACHE_C_BIN`, then `/opt/cdc/bin`; null when in neither. */
-export const C: CTools | null = WHERE.map(toolsIn).find((t) => t) ?? null;
+/** The C tools, from {@linkcode cTool}; null when one is missing. */
+export const C: CTools | null = found.server && found.client && found.test
+  ? { server: found.server, client: found.client, test: found.test }
+  : null;
 
 /** Why the interop tests skip (false when the tools are there). */
-export const SKIP: string | false = C ? false : (
-  `the C distcache tools (dc_server, dc_client, dc_test) are not in ${
-    WHERE.join(" or ")
-  }: build them with the C source's build.sh PREFIX and set DISTCACHE_C_BIN=PREFIX/bin (.ci/run does both when the source is there)`
+export const SKIP: string | false = C ? false : cToolMissing(
+  Object.entries(found).filter(([, p]) => p === null).map(([n]) => `dc_${n}`)
+    .join(", "),
 );
 
 if (SKIP) console.warn(`interop tests skipped: ${SKIP}`);
