@@ -7,9 +7,10 @@
 import {
   DEFAULT_SERVER_ADDRESS,
   DEFAULT_SESSIONS,
+  MIN_MAX_BYTES,
   serve,
 } from "@distcache/distcache/dc_server";
-import { type FlagSpec, parseFlags, usage } from "./flags.ts";
+import { type FlagSpec, parseFlags, usage, UsageError } from "./flags.ts";
 import { daemonize, isDaemonChild, superviseService } from "./ops.ts";
 import { StatsLine } from "./stats_line.ts";
 
@@ -52,6 +53,60 @@ export const DAEMON_FLAGS: FlagSpec[] = [
   },
 ];
 
+// The store's limits: -maxbytes (memcached's -m) and -min-timeout (the
+// lifetime floor Apache's mod_socache_dc needs).
+const LIMIT_FLAGS: FlagSpec[] = [
+  {
+    name: "maxbytes",
+    kind: "string",
+    arg: "<bytes>",
+    help:
+      `most bytes of ids and data stored, e.g. 64m (k/m/g; at least ${MIN_MAX_BYTES}; default: no bound)`,
+  },
+  {
+    name: "min-timeout",
+    kind: "int",
+    arg: "<msecs>",
+    min: 0,
+    max: 604_800_000,
+    help:
+      "raise every ADD's lifetime to at least this (default 0; 300000 for Apache)",
+  },
+];
+
+/**
+ * The byte count of a `-maxbytes` value: digits, optionally followed by
+ * k, m or g (powers of 1024).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { parseByteCount } from "./server.ts";
+ *
+ * assert.equal(parseByteCount("64m"), 64 * 1024 * 1024);
+ * ```
+ *
+ * @throws {UsageError} for anything else, or less than one session's room.
+ */
+export function parseByteCount(value: string): number {
+  const m = /^([0-9]+)([kKmMgG]?)$/.exec(value);
+  if (m === null) {
+    throw new UsageError(
+      `flag -maxbytes: "${value}" is not a byte count (e.g. 1048576, 512k, 64m, 2g)`,
+    );
+  }
+  const unit = { "": 1, k: 2 ** 10, m: 2 ** 20, g: 2 ** 30 }[
+    m[2].toLowerCase() as "" | "k" | "m" | "g"
+  ];
+  const bytes = Number(m[1]) * unit;
+  if (!Number.isSafeInteger(bytes) || bytes < MIN_MAX_BYTES) {
+    throw new UsageError(
+      `flag -maxbytes: ${value} is below the minimum ${MIN_MAX_BYTES} (room for one session of a 64-byte id and 32768 bytes of data)`,
+    );
+  }
+  return bytes;
+}
+
 /** Flags of `distcache server`. */
 export const SERVER_FLAGS: FlagSpec[] = [
   {
@@ -68,6 +123,7 @@ export const SERVER_FLAGS: FlagSpec[] = [
     max: 100_000_000,
     help: `most sessions stored (default ${DEFAULT_SESSIONS}; 64..100000000)`,
   },
+  ...LIMIT_FLAGS,
   {
     name: "progress",
     kind: "int",
@@ -107,9 +163,14 @@ export async function runServer(args: readonly string[]): Promise<number> {
     return await daemonize(["server", ...args]);
   }
   const quiet = flags.daemon === true;
+  const maxBytes = flags.maxbytes === undefined
+    ? undefined
+    : parseByteCount(flags.maxbytes as string);
   const server = await serve({
     listen: (flags.listen as string | undefined) ?? DEFAULT_SERVER_ADDRESS,
     sessions: (flags.sessions as number | undefined) ?? DEFAULT_SESSIONS,
+    maxBytes,
+    minTimeoutMs: flags["min-timeout"] as number | undefined,
     onClientError: (err) => {
       if (!quiet) console.error(`dropped a client: ${err.message}`);
     },
@@ -120,6 +181,8 @@ export async function runServer(args: readonly string[]): Promise<number> {
     name: "distcache server",
     banner: `distcache server listening on ${server.addr} (sessions: ${
       (flags.sessions as number | undefined) ?? DEFAULT_SESSIONS
+    }${maxBytes === undefined ? "" : `, maxbytes: ${maxBytes}`}${
+      flags["min-timeout"] ? `, min-timeout: ${flags["min-timeout"]} ms` : ""
     })`,
     killable: flags.killable === true,
     tick: () => {

@@ -67,7 +67,10 @@ export interface DcCache {
 export interface DcCacheStats {
   /** Sessions stored now (expired ones not yet purged included). */
   items: number;
-  /** Bytes of ids and data stored now. */
+  /**
+   * Bytes of ids and data stored now (expired sessions not yet purged
+   * included): what {@linkcode DcCacheOptions.maxBytes} bounds.
+   */
   bytes: number;
   /** Sessions dropped early to make room for new ones. */
   evictions: number;
@@ -76,15 +79,42 @@ export interface DcCacheStats {
 }
 
 /**
+ * Bounds a store is made with beside its session count.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { createDefaultCache, type DcCacheOptions } from "@distcache/distcache/dc_server";
+ *
+ * const options: DcCacheOptions = { maxBytes: 64 << 20 };
+ * const cache = createDefaultCache(1_000_000, options);
+ * assert.equal(cache.numItems(0), 0);
+ * ```
+ */
+export interface DcCacheOptions {
+  /**
+   * Most bytes of session ids and data held at once (memcached's `-m`):
+   * past it, an ADD evicts the sessions that expire soonest until the new
+   * one fits. At least 32832 (one session of a 64-byte id and 32768 bytes
+   * of data). A store that cannot bound its bytes may ignore it.
+   * @default {Infinity}
+   */
+  maxBytes?: number;
+}
+
+/**
  * Makes a {@linkcode DcCache} holding at most `maxSessions` sessions (the
- * seed's `cache_new`).
+ * seed's `cache_new`), within the bounds of `options`.
  *
  * @example
  * ```ts
  * import { createDefaultCache, type DcCacheFactory } from "@distcache/distcache/dc_server";
  *
- * const factory: DcCacheFactory = (max) => createDefaultCache(max);
- * const cache = factory(1000);
+ * const factory: DcCacheFactory = (max, options) => createDefaultCache(max, options);
+ * const cache = factory(1000, { maxBytes: 1 << 20 });
  * ```
  */
-export type DcCacheFactory = (maxSessions: number) => DcCache;
+export type DcCacheFactory = (
+  maxSessions: number,
+  options?: DcCacheOptions,
+) => DcCache;

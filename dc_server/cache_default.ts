@@ -9,7 +9,7 @@
 
 import { DC_MAX_ID_LEN, DC_MAX_TOTAL_DATA } from "../dc_enc/constants.ts";
 import { DistcacheError } from "../nal/errors.ts";
-import type { DcCache, DcCacheStats } from "./cache.ts";
+import type { DcCache, DcCacheOptions, DcCacheStats } from "./cache.ts";
 import { ExpiryHeap } from "./_expiry_heap.ts";
 import { halfSipHash } from "./_halfsiphash.ts";
 import { IdIndex } from "./_id_index.ts";
@@ -48,8 +48,24 @@ export const MIN_SESSIONS = 64;
 export const MAX_SESSIONS = 100_000_000;
 
 /**
+ * Smallest byte budget a store may be given: one session of the longest id
+ * (64 bytes) and the most data (32768 bytes), so that every session the
+ * protocol can carry fits.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { MIN_MAX_BYTES } from "@distcache/distcache/dc_server";
+ *
+ * assert.equal(MIN_MAX_BYTES, 64 + 32768);
+ * ```
+ */
+export const MIN_MAX_BYTES: number = DC_MAX_ID_LEN + DC_MAX_TOTAL_DATA;
+
+/**
  * A value the default store cannot take: a session bound out of range
- * (code `ERR_SESSIONS`), an id or data of a length it cannot hold
+ * (code `ERR_SESSIONS`), a byte budget out of range (`ERR_MAX_BYTES`), an
+ * id or data of a length it cannot hold
  * (`ERR_ID_RANGE`, `ERR_DATA_RANGE`), a timeout that is negative or not a
  * number (`ERR_TIMEOUT_RANGE`), or a session that would take the store past
  * 32 GiB of records (`ERR_MEMORY`). The server checks ids, data and
@@ -70,8 +86,8 @@ export class DcCacheRangeError extends DistcacheError {
   /**
    * Makes a range error.
    *
-   * @param code `ERR_SESSIONS`, `ERR_ID_RANGE`, `ERR_DATA_RANGE`,
-   * `ERR_TIMEOUT_RANGE` or `ERR_MEMORY`.
+   * @param code `ERR_SESSIONS`, `ERR_MAX_BYTES`, `ERR_ID_RANGE`,
+   * `ERR_DATA_RANGE`, `ERR_TIMEOUT_RANGE` or `ERR_MEMORY`.
    * @param message The bad value and the valid range.
    */
   constructor(code: string, message: string) {
@@ -90,6 +106,9 @@ export class DcCacheRangeError extends DistcacheError {
  * still full, evicts the sessions that expire soonest:
  * `max(1, floor(maxSessions / 30))` of them at once, as the C server does, so
  * that a burst of ADDs into a full store does not pay for one eviction each.
+ * With a byte budget (`maxBytes`), an ADD whose id and data would take the
+ * bytes stored past it purges expired sessions and then evicts the soonest
+ * to expire, one by one, until the new session fits.
  *
  * Memory: per session, one record of a 20-byte header, the id and the data,
  * rounded up to a size class (at most 6.25% more), in 16 KiB..1 MiB pages;
@@ -97,7 +116,11 @@ export class DcCacheRangeError extends DistcacheError {
  * arrive, so a large bound costs nothing until it is used. Freed records
  * are reused by later sessions of a similar size, but pages are returned
  * to the system only by {@linkcode DefaultCache.close}. Records may take
- * 32 GiB at most.
+ * 32 GiB at most. The byte budget counts ids and data, as `stats().bytes`
+ * does, so the memory it allows is `maxBytes` plus, per session, 47..73
+ * bytes (record header, index, expiry heap) and up to 6.25% of rounding:
+ * within about 10% for sessions of 2 KiB and more, several times the budget
+ * for sessions of tens of bytes, which `maxSessions` bounds better.
  *
  * @example
  * ```ts
@@ -112,6 +135,7 @@ export class DcCacheRangeError extends DistcacheError {
  */
 export class DefaultCache implements DcCache {
   readonly #max: number;
+  readonly #maxBytes: number;
   // Key of the id hash: random per store, so ids that collide cannot be
   // chosen in advance.
   readonly #k0: number;
@@ -128,9 +152,12 @@ export class DefaultCache implements DcCache {
    * Makes an empty store.
    *
    * @param maxSessions Most sessions held at once (64 .. 100,000,000).
-   * @throws {DcCacheRangeError} (code `ERR_SESSIONS`) for a bound out of range.
+   * @param options `maxBytes`: most bytes of ids and data held at once
+   *   (an integer from 32832, or Infinity: no bound).
+   * @throws {DcCacheRangeError} (code `ERR_SESSIONS`, `ERR_MAX_BYTES`) for
+   *   a bound out of range.
    */
-  constructor(maxSessions: number) {
+  constructor(maxSessions: number, options: DcCacheOptions = {}) {
     if (
       !Number.isInteger(maxSessions) || maxSessions < MIN_SESSIONS ||
       maxSessions > MAX_SESSIONS
@@ -141,6 +168,17 @@ export class DefaultCache implements DcCache {
       );
     }
     this.#max = maxSessions;
+    const maxBytes = options.maxBytes ?? Infinity;
+    if (
+      !(maxBytes === Infinity || Number.isSafeInteger(maxBytes)) ||
+      maxBytes < MIN_MAX_BYTES
+    ) {
+      throw new DcCacheRangeError(
+        "ERR_MAX_BYTES",
+        `invalid byte budget ${maxBytes}: must be an integer from ${MIN_MAX_BYTES} (one session of a ${DC_MAX_ID_LEN}-byte id and ${DC_MAX_TOTAL_DATA} bytes of data), or Infinity`,
+      );
+    }
+    this.#maxBytes = maxBytes;
     const key = crypto.getRandomValues(new Int32Array(2));
     this.#k0 = key[0];
     this.#k1 = key[1];
@@ -196,6 +234,9 @@ export class DefaultCache implements DcCache {
     // its live sessions, not every session it was given, at O(log n) each.
     if (this.#items >= this.#max) this.#makeRoom(now);
     else this.#purge(now, 2);
+    if (this.#bytes + idLen + dataLen > this.#maxBytes) {
+      this.#makeByteRoom(now, idLen + dataLen);
+    }
 
     const slab = this.#slab;
     const ref = slab.alloc(HEAD_BYTES + idLen + dataLen);
@@ -358,6 +399,17 @@ export class DefaultCache implements DcCache {
     }
   }
 
+  // Frees bytes for a session of `need` bytes: expired sessions first, then
+  // the soonest to expire, until it fits (the budget holds any one session).
+  #makeByteRoom(now: number, need: number): void {
+    this.#purge(now);
+    const heap = this.#heap;
+    while (this.#bytes + need > this.#maxBytes && heap.size > 0) {
+      this.#drop(heap.first(), -1);
+      this.#evictions++;
+    }
+  }
+
   // Drops expired sessions, soonest first, at most `max` of them.
   #purge(now: number, max = Infinity): void {
     const heap = this.#heap;
@@ -388,19 +440,31 @@ export class DefaultCache implements DcCache {
 
 /**
  * Makes the default store (the seed's `DC_SERVER_set_default_cache`): a
- * {@linkcode DefaultCache} holding at most `maxSessions` sessions.
+ * {@linkcode DefaultCache} holding at most `maxSessions` sessions and, with
+ * `options.maxBytes`, at most that many bytes of ids and data.
  *
- * @example
+ * @example A million sessions, but at most 64 MiB of them
  * ```ts
+ * import assert from "node:assert/strict";
  * import { createDefaultCache } from "@distcache/distcache/dc_server";
  *
- * const cache = createDefaultCache(100_000);
- * console.log(cache.numItems(Date.now())); // 0
+ * const cache = createDefaultCache(1_000_000, { maxBytes: 64 << 20 });
+ * const data = new Uint8Array(32_000);
+ * for (let i = 0; i < 3000; i++) {
+ *   cache.add(0, 60_000 + i, new TextEncoder().encode(`s${i}`), data);
+ * }
+ * assert.ok(cache.stats!().bytes <= 64 << 20);
+ * assert.equal(cache.have(0, new TextEncoder().encode("s2999")), true);
  * ```
  *
  * @param maxSessions Most sessions held at once (64 .. 100,000,000).
- * @throws {DcCacheRangeError} (code `ERR_SESSIONS`) for a bound out of range.
+ * @param options `maxBytes`: the byte budget (from 32832). @default {{}}
+ * @throws {DcCacheRangeError} (code `ERR_SESSIONS`, `ERR_MAX_BYTES`) for a
+ *   bound out of range.
  */
-export function createDefaultCache(maxSessions: number): DcCache {
-  return new DefaultCache(maxSessions);
+export function createDefaultCache(
+  maxSessions: number,
+  options: DcCacheOptions = {},
+): DcCache {
+  return new DefaultCache(maxSessions, options);
 }

@@ -17,6 +17,7 @@
 export type {
   DcCache,
   DcCacheFactory,
+  DcCacheOptions,
   DcCacheStats,
   MaybePromise,
 } from "./cache.ts";
@@ -25,8 +26,10 @@ export {
   DcCacheRangeError,
   DefaultCache,
   MAX_SESSIONS,
+  MIN_MAX_BYTES,
   MIN_SESSIONS,
 } from "./cache_default.ts";
+export { DcOptionError } from "./errors.ts";
 export {
   DEFAULT_SERVER_ADDRESS,
   DEFAULT_SESSIONS,

@@ -26,6 +26,18 @@ export interface ServeOptions {
   sessions?: number;
   /** Store to use. @default {createDefaultCache} */
   cache?: DcCacheFactory;
+  /**
+   * Most bytes of session ids and data stored (`-maxbytes`): the default
+   * store evicts the sessions that expire soonest to stay under it. From
+   * 32832. @default {Infinity}
+   */
+  maxBytes?: number;
+  /**
+   * Raise every ADD's lifetime to at least this many milliseconds
+   * (`-min-timeout`; at most 7 days): 300000 for Apache httpd 2.4's
+   * mod_socache_dc, which sends lifetimes of 0..999 ms. @default {0}
+   */
+  minTimeoutMs?: number;
   /** Socket adapter. @default {defaultAdapter()} */
   adapter?: RuntimeAdapter;
   /** Clock in milliseconds (tests inject one). @default {Date.now} */
@@ -66,6 +78,8 @@ export interface Server {
  * ```
  *
  * @throws {NalAddressError} for a bad address.
+ * @throws {DcCacheRangeError} for `sessions` or `maxBytes` out of range.
+ * @throws {DcOptionError} for `minTimeoutMs` out of range.
  * @throws {NalSocketError} when it cannot listen (port in use, live server on
  *   the UNIX path, missing directory).
  */
@@ -78,6 +92,8 @@ export async function serve(options: ServeOptions = {}): Promise<Server> {
   let loop: ReadyLoop | null = null;
   const server = new DcServer(options.sessions ?? DEFAULT_SESSIONS, {
     cache: options.cache,
+    maxBytes: options.maxBytes,
+    minTimeoutMs: options.minTimeoutMs,
     onWake: (client) => loop?.markReady(client),
     onClientError: options.onClientError,
   });

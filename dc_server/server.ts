@@ -7,6 +7,7 @@
  */
 
 import {
+  clampTimeout,
   DC_ADD_HEADER_SIZE,
   DC_MAX_ID_LEN,
   DC_MAX_TIMEOUT_MS,
@@ -23,8 +24,9 @@ import {
 import type { DistcacheError } from "../nal/errors.ts";
 import type { NalConnection } from "../nal/connection.ts";
 import type { NalSelector } from "../nal/selector.ts";
-import type { DcCache, DcCacheFactory } from "./cache.ts";
+import type { DcCache, DcCacheFactory, DcCacheOptions } from "./cache.ts";
 import { createDefaultCache } from "./cache_default.ts";
+import { DcOptionError } from "./errors.ts";
 import { type DcServerStats, OperationCounters } from "./stats.ts";
 
 /** `newClient` flag: `delClient` leaves the connection open. */
@@ -116,6 +118,19 @@ export interface DcServerOptions {
   /** Store to use instead of the one set with `DcServer.setCache`. */
   cache?: DcCacheFactory;
   /**
+   * Most bytes of session ids and data the store holds, passed to its
+   * factory (the default store evicts the soonest to expire to stay under
+   * it; see {@linkcode DcCacheOptions.maxBytes}). @default {Infinity}
+   */
+  maxBytes?: number;
+  /**
+   * Every ADD's lifetime is raised to at least this many milliseconds
+   * (never above 7 days), for clients that send lifetimes too short to be
+   * of use, such as Apache httpd 2.4's mod_socache_dc (0..999 ms). An ADD
+   * over 7 days is still refused. 0..604800000. @default {0}
+   */
+  minTimeoutMs?: number;
+  /**
    * Called when the server has work to do outside a select: an
    * asynchronous cache answered for this server-owned client.
    */
@@ -160,6 +175,7 @@ export class DcServer {
   readonly #cache: DcCache;
   readonly #counters = new OperationCounters();
   readonly #options: DcServerOptions;
+  readonly #minTimeoutMs: number;
   // Filled by each ADD (its views are handed to the cache, which copies).
   readonly #addFields: DcAddPayload = {
     timeoutMs: 0,
@@ -202,12 +218,26 @@ export class DcServer {
    * Makes a server whose cache holds at most `maxSessions` sessions.
    *
    * @param maxSessions Session bound (64 .. 10,000,000 and more).
-   * @param options Cache and callbacks.
+   * @param options Cache, its byte budget, the lifetime floor, callbacks.
+   * @throws {DcOptionError} for a `minTimeoutMs` out of range.
    * @throws {DistcacheError} for a bound the cache rejects.
    */
   constructor(maxSessions: number, options: DcServerOptions = {}) {
     this.#options = options;
-    this.#cache = (options.cache ?? factory)(maxSessions);
+    const minTimeoutMs = options.minTimeoutMs ?? 0;
+    if (
+      !Number.isInteger(minTimeoutMs) || minTimeoutMs < 0 ||
+      minTimeoutMs > DC_MAX_TIMEOUT_MS
+    ) {
+      throw new DcOptionError(
+        `invalid minTimeoutMs ${minTimeoutMs}: must be an integer 0..${DC_MAX_TIMEOUT_MS} (7 days)`,
+      );
+    }
+    this.#minTimeoutMs = minTimeoutMs;
+    const bounds: DcCacheOptions = options.maxBytes === undefined
+      ? {}
+      : { maxBytes: options.maxBytes };
+    this.#cache = (options.cache ?? factory)(maxSessions, bounds);
   }
 
   /**
@@ -475,7 +505,8 @@ export class DcServer {
       this.#counters.addErrors++;
       return codeBytes(code);
     }
-    const stored = this.#cache.add(now, add.timeoutMs, add.id, add.data);
+    const lifetime = clampTimeout(add.timeoutMs, this.#minTimeoutMs);
+    const stored = this.#cache.add(now, lifetime, add.id, add.data);
     return settle(stored, (stored) => {
       if (stored) return codeBytes(DcErr.OK);
       this.#counters.addErrors++;

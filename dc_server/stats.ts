@@ -8,7 +8,11 @@
 export interface DcServerStats {
   /** Live sessions stored (expired ones purged first). */
   items: number;
-  /** Bytes of ids and data stored. */
+  /**
+   * Bytes of session ids and data stored: what `maxBytes` bounds (the
+   * default store's memory is that plus 47..73 bytes a session and up to
+   * 6.25% of rounding).
+   */
   bytes: number;
   /** Operations handled since the last `resetOperations()`. */
   operations: number;

@@ -8,6 +8,7 @@ import {
   createDefaultCache,
   DcCacheRangeError,
   DefaultCache,
+  MIN_MAX_BYTES,
 } from "../../dc_server/cache_default.ts";
 import { DistcacheError } from "../../nal/errors.ts";
 import { toBytes, toHex } from "../../nal/_util.ts";
@@ -353,6 +354,96 @@ describe("DefaultCache: a full store", () => {
   });
 });
 
+describe("DefaultCache: a byte budget", () => {
+  for (const bad of [MIN_MAX_BYTES - 1, 0, -1, 1.5, NaN, 2 ** 60]) {
+    it(`rejects a budget of ${bad}, naming it and the minimum`, () => {
+      assert.throws(
+        () => new DefaultCache(64, { maxBytes: bad }),
+        (err: unknown) =>
+          err instanceof DcCacheRangeError && err.code === "ERR_MAX_BYTES" &&
+          err.message.includes(String(bad)) &&
+          err.message.includes(String(MIN_MAX_BYTES)),
+      );
+    });
+  }
+
+  it("holds one largest session at the smallest budget, and no bound at Infinity", () => {
+    const cache = new DefaultCache(64, { maxBytes: MIN_MAX_BYTES });
+    const big = filled(32768, 1);
+    assert.equal(cache.add(0, HOUR, filled(64, 1), big), true);
+    assert.equal(cache.add(0, HOUR + 1, filled(64, 2), big), true);
+    assert.equal(cache.have(0, filled(64, 1)), false, "evicted to fit");
+    assert.deepEqual(got(cache, 0, filled(64, 2)), Array.from(big));
+    assert.equal(cache.stats().bytes, MIN_MAX_BYTES);
+    const open = createDefaultCache(64, { maxBytes: Infinity });
+    for (let k = 0; k < 64; k++) open.add(0, HOUR, filled(8, k), big);
+    assert.equal(open.numItems(0), 64);
+  });
+
+  it("evicts the soonest to expire, one at a time, until the new session fits", () => {
+    const cache = new DefaultCache(64, { maxBytes: 40_000 });
+    const add = (id: string, ms: number, len: number) =>
+      cache.add(0, ms, toBytes(id), new Uint8Array(len));
+    add("a", 100, 9_999);
+    add("b", 300, 9_999);
+    add("c", 200, 9_999);
+    assert.equal(cache.stats().bytes, 30_000);
+    assert.equal(add("d", 400, 14_999), true);
+    // a alone had to go: 30,000 - 10,000 + 15,000 fits in 40,000.
+    assert.deepEqual(
+      ["a", "b", "c", "d"].map((id) => cache.have(0, toBytes(id))),
+      [false, true, true, true],
+    );
+    assert.equal(add("e", 50, 24_999), true);
+    // c (200) then b (300) go; d (400) stays although e expires first.
+    assert.deepEqual(
+      ["b", "c", "d", "e"].map((id) => cache.have(0, toBytes(id))),
+      [false, false, true, true],
+    );
+    assert.deepEqual(cache.stats(), {
+      items: 2,
+      bytes: 40_000,
+      evictions: 3,
+      expirations: 0,
+    });
+  });
+
+  it("purges expired sessions before evicting live ones to fit", () => {
+    const cache = new DefaultCache(64, { maxBytes: 40_000 });
+    cache.add(0, 10, toBytes("old"), new Uint8Array(19_997));
+    cache.add(0, HOUR, toBytes("live"), new Uint8Array(19_996));
+    assert.equal(
+      cache.add(10, HOUR, toBytes("new"), new Uint8Array(19_997)),
+      true,
+    );
+    assert.equal(cache.have(10, toBytes("live")), true);
+    assert.deepEqual(cache.stats(), {
+      items: 2,
+      bytes: 40_000,
+      evictions: 0,
+      expirations: 1,
+    });
+  });
+
+  it("a store bounded to 1,000,000 sessions, fed 2,000 of 32 KB, stays within its 1 MiB budget in bytes and in memory", () => {
+    const budget = 1 << 20;
+    const cache = new DefaultCache(1_000_000, { maxBytes: budget });
+    const data = filled(32_000, 9);
+    for (let k = 0; k < 2000; k++) {
+      assert.equal(cache.add(0, HOUR + k, toBytes(`s${k}`), data), true);
+      assert.ok(cache.stats().bytes <= budget, `after ${k + 1}`);
+    }
+    assert.equal(cache.numItems(0), Math.floor(budget / 32_005));
+    assert.equal(cache.have(0, toBytes("s1999")), true, "the newest stays");
+    assert.equal(cache.have(0, toBytes("s0")), false);
+    // 2000 sessions of 32 KB would take 64 MB; the store holds about 1 MiB.
+    assert.ok(
+      cache.reservedBytes() < 3 * budget,
+      `reserved ${cache.reservedBytes()}`,
+    );
+  });
+});
+
 describe("DefaultCache: bounds", () => {
   for (const bad of [63, 0, -1, 64.5, NaN, 100_000_001]) {
     it(`rejects a bound of ${bad}, naming it and the valid range`, () => {
@@ -511,7 +602,7 @@ class Model {
   bytes = 0;
   evictions = 0;
   expirations = 0;
-  constructor(readonly max: number) {}
+  constructor(readonly max: number, readonly maxBytes = Infinity) {}
 
   drop(key: string): void {
     const s = this.map.get(key)!;
@@ -563,6 +654,17 @@ class Model {
         this.expirations++;
       }
     }
+    // Under a byte budget: every expired session, then the soonest to
+    // expire, one at a time, until the new one fits.
+    const need = key.length / 2 + data.length;
+    if (this.bytes + need > this.maxBytes) {
+      this.purge(now);
+      const soonest = [...this.map].sort((a, b) => a[1].expiry - b[1].expiry);
+      while (this.bytes + need > this.maxBytes) {
+        this.drop(soonest.shift()![0]);
+        this.evictions++;
+      }
+    }
     this.map.set(key, { data: data.slice(), expiry });
     this.expiries.add(expiry);
     this.bytes += key.length / 2 + data.length;
@@ -572,12 +674,21 @@ class Model {
 
 describe("DefaultCache against a Map model", () => {
   for (
-    const [max, pool, seed] of [[64, 100, 1], [128, 400, 2], [1000, 3000, 3]]
+    const [max, pool, seed, maxBytes] of [
+      [64, 100, 1, Infinity],
+      [128, 400, 2, Infinity],
+      [1000, 3000, 3, Infinity],
+      // Byte budgets that bite before the session bound does, and one
+      // where both take turns.
+      [1000, 3000, 4, MIN_MAX_BYTES],
+      [1000, 400, 5, 200_000],
+      [128, 400, 6, 150_000],
+    ]
   ) {
-    it(`agrees over 30,000 random steps (bound ${max}, ${pool} ids, seed ${seed})`, () => {
+    it(`agrees over 30,000 random steps (bound ${max}, ${maxBytes} bytes, ${pool} ids, seed ${seed})`, () => {
       const rand = prng(seed);
-      const cache = new DefaultCache(max);
-      const model = new Model(max);
+      const cache = new DefaultCache(max, { maxBytes });
+      const model = new Model(max, maxBytes);
       // Ids of 1..64 bytes; some are prefixes of others.
       const ids = Array.from({ length: pool }, (_, k) => {
         const len = 1 + Math.floor(rand() * 64);
@@ -627,6 +738,10 @@ describe("DefaultCache against a Map model", () => {
           evictions: model.evictions,
           expirations: model.expirations,
         }, where);
+        assert.ok(model.bytes <= maxBytes, where);
+      }
+      if (maxBytes !== Infinity) {
+        assert.ok(model.evictions > 100, `evictions: ${model.evictions}`);
       }
     });
   }
