@@ -9,12 +9,12 @@
 
 import { DC_MAX_TIMEOUT_MS, DC_MAX_TOTAL_DATA } from "./constants.ts";
 import { DcEncodeError } from "./errors.ts";
-import {
-  OFF_ADD_ID_LEN,
-  OFF_ADD_TIMEOUT,
-  readU32,
-  writeU32,
-} from "./_layout.ts";
+import { readU32, writeU32 } from "./msg.ts";
+
+// Where an ADD payload's fields sit: the lifetime in milliseconds and the
+// id length, both u32; the id follows, then the data.
+const OFF_ADD_TIMEOUT = 0;
+const OFF_ADD_ID_LEN = 4;
 
 /**
  * Bytes of an ADD payload before the id: the lifetime and the id length.

@@ -8,14 +8,15 @@ import {
   type DcCmd,
 } from "./constants.ts";
 import type { DcProtocolError } from "./errors.ts";
-import { type FrameFollow, scanFrame } from "./msg.ts";
 import {
+  type FrameFollow,
   OFF_COMPLETE,
   OFF_IS_RESPONSE,
   OFF_OPERATION,
   OFF_REQUEST_UID,
   readU32,
-} from "./_layout.ts";
+  scanFrame,
+} from "./msg.ts";
 
 /** More bytes are needed. */
 export const STEP_NEED_MORE = 0;

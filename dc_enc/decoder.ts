@@ -18,8 +18,7 @@ import {
   type DcCmd,
 } from "./constants.ts";
 import type { DcProtocolError } from "./errors.ts";
-import { acceptMask, type DcDirection } from "./msg.ts";
-import { frameDataLen } from "./_layout.ts";
+import { acceptMask, type DcDirection, frameDataLen } from "./msg.ts";
 
 /**
  * A decoded command, as {@linkcode DcCommandDecoder} gives it.

@@ -18,17 +18,50 @@ import {
   DISTCACHE_PROTO_VER,
 } from "./constants.ts";
 import { DcEncodeError, DcProtocolError } from "./errors.ts";
-import {
-  OFF_COMPLETE,
-  OFF_DATA_LEN,
-  OFF_IS_RESPONSE,
-  OFF_OP_CLASS,
-  OFF_OPERATION,
-  OFF_PROTO_LEVEL,
-  OFF_REQUEST_UID,
-  readU32,
-  writeU32,
-} from "./_layout.ts";
+
+// Where the fields of a frame header sit, and the big-endian readers and
+// writers every coder of dc_enc uses: written once, so that no file counts
+// bytes by hand (`pos + 12`), and here, beside scanFrame and writeHeader,
+// which use them most. Internal to dc_enc: its public face of the layout
+// is encodeMsg / decodeMsg.
+
+/** proto_level: u32, version in the high 16 bits. */
+export const OFF_PROTO_LEVEL = 0;
+/** is_response: one byte, 0 or 1. */
+export const OFF_IS_RESPONSE = 4;
+/** request_uid: u32. */
+export const OFF_REQUEST_UID = 5;
+/** op_class: one byte, always 0. */
+export const OFF_OP_CLASS = 9;
+/** operation: one byte (the command less one). */
+export const OFF_OPERATION = 10;
+/** complete: one byte, 1 on the last frame of a command. */
+export const OFF_COMPLETE = 11;
+/** data_len: u16, 0..2048. */
+export const OFF_DATA_LEN = 12;
+
+/** A big-endian u32 at `o`. */
+export function readU32(b: Uint8Array, o: number): number {
+  return ((b[o] << 24) | (b[o + 1] << 16) | (b[o + 2] << 8) | b[o + 3]) >>> 0;
+}
+
+/** A big-endian u16 at `o`. */
+export function readU16(b: Uint8Array, o: number): number {
+  return (b[o] << 8) | b[o + 1];
+}
+
+/** Writes a big-endian u32 at `o` (taken modulo 2^32). */
+export function writeU32(b: Uint8Array, o: number, v: number): void {
+  b[o] = v >>> 24;
+  b[o + 1] = v >>> 16;
+  b[o + 2] = v >>> 8;
+  b[o + 3] = v;
+}
+
+/** The data_len of the frame whose header starts at `o`. */
+export function frameDataLen(b: Uint8Array, o: number): number {
+  return readU16(b, o + OFF_DATA_LEN);
+}
 
 /**
  * One frame, decoded: the fields of the C `DC_MSG`.

@@ -34,8 +34,7 @@ import {
   type DcCmd,
 } from "./constants.ts";
 import { DcProtocolError } from "./errors.ts";
-import { ACCEPT_REQUESTS, ACCEPT_RESPONSES } from "./msg.ts";
-import { frameDataLen } from "./_layout.ts";
+import { ACCEPT_REQUESTS, ACCEPT_RESPONSES, frameDataLen } from "./msg.ts";
 
 /**
  * A command read from a plug. The object and its payload belong to the
