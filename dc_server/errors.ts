@@ -5,7 +5,7 @@
  * @module
  */
 
-import { DistcacheError } from "../nal/errors.ts";
+import { DistcacheError } from "../nal/mod.ts";
 
 /**
  * An option of {@linkcode serve} or {@linkcode DcServer} that is out of
