@@ -6,7 +6,6 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import * as https from "node:https";
-import type { AddressInfo } from "node:net";
 import * as path from "node:path";
 import { DC_CTX_FLAG_PERSISTENT, DcCtx } from "../../dc_client/mod.ts";
 import { serve, type Server } from "../../dc_server/mod.ts";
@@ -17,36 +16,17 @@ import {
   useSessionCache,
 } from "../../tls/mod.ts";
 import { makeTempDir, removeDir } from "../_servers.ts";
-import { makeCert, sClient, type TestCert } from "./_openssl.ts";
+import {
+  carrySession,
+  makeCert,
+  sClient,
+  startHttps,
+  stopHttps,
+  type TestCert,
+} from "./_tls.ts";
 
 // Bun 1.4 and Deno 2.9: 'newSession' / 'resumeSession' never fire.
 const EVENTS_FIRE = detectRuntime() === "node";
-
-function startHttps(
-  cert: TestCert,
-  extra: https.ServerOptions = {},
-): Promise<{ server: https.Server; port: number }> {
-  const server = https.createServer({
-    key: cert.key,
-    cert: cert.cert,
-    sessionIdContext: "distcache-tests",
-    ...extra,
-  }, (_req, res) => res.end("hello\n"));
-  return new Promise((resolve) =>
-    server.listen(
-      0,
-      "127.0.0.1",
-      () => resolve({ server, port: (server.address() as AddressInfo).port }),
-    )
-  );
-}
-
-function stopHttps(server: https.Server): Promise<void> {
-  return new Promise((resolve) => {
-    server.closeAllConnections?.();
-    server.close(() => resolve());
-  });
-}
 
 // A cache client that records what it was asked, in front of a real one.
 class Recording implements SessionCacheClient {
@@ -91,20 +71,12 @@ describe("useSessionCache (TLS 1.2 session ids through the cache)", () => {
       const detachA = useSessionCache(a.server, rec);
       const detachB = useSessionCache(b.server, ctx);
       try {
-        const sess = path.join(tmp, "ab.sess");
-        const first = await sClient({
-          port: a.port,
+        const second = await carrySession({
+          from: a.port,
+          to: b.port,
+          file: path.join(tmp, "ab.sess"),
           version: "tls1_2",
           noTicket: true,
-          sessOut: sess,
-        });
-        assert.equal(first.outcome, "New");
-        assert.equal(first.body, "hello");
-        const second = await sClient({
-          port: b.port,
-          version: "tls1_2",
-          noTicket: true,
-          sessIn: sess,
         });
         assert.equal(second.outcome, EVENTS_FIRE ? "Reused" : "New");
         assert.equal(second.body, "hello");
@@ -175,20 +147,14 @@ describe("useSessionCache (TLS 1.2 session ids through the cache)", () => {
       onError: (e) => errors.push(e),
     });
     try {
-      const sess = path.join(tmp, "stuck.sess");
-      await sClient({
-        port: a.port,
+      // Without the timeout the second handshake would wait forever
+      // (sClient gives up after 15 s and fails the test).
+      const hs = await carrySession({
+        from: a.port,
+        to: b.port,
+        file: path.join(tmp, "stuck.sess"),
         version: "tls1_2",
         noTicket: true,
-        sessOut: sess,
-      });
-      // Without the timeout this handshake would wait forever (sClient
-      // gives up after 15 s and fails the test).
-      const hs = await sClient({
-        port: b.port,
-        version: "tls1_2",
-        noTicket: true,
-        sessIn: sess,
       });
       assert.equal(hs.outcome, "New");
       assert.equal(hs.body, "hello");
@@ -211,18 +177,12 @@ describe("useSessionCache (TLS 1.2 session ids through the cache)", () => {
     const detach = useSessionCache(a.server, rec);
     detach();
     try {
-      const sess = path.join(tmp, "detached.sess");
-      await sClient({
-        port: a.port,
+      const hs = await carrySession({
+        from: a.port,
+        to: a.port,
+        file: path.join(tmp, "detached.sess"),
         version: "tls1_2",
         noTicket: true,
-        sessOut: sess,
-      });
-      const hs = await sClient({
-        port: a.port,
-        version: "tls1_2",
-        noTicket: true,
-        sessIn: sess,
       });
       // Node keeps no session cache of its own for session ids.
       assert.equal(hs.outcome, "New");

@@ -8,7 +8,6 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import * as https from "node:https";
-import type { AddressInfo } from "node:net";
 import * as path from "node:path";
 import {
   DC_CTX_FLAG_PERSISTENT,
@@ -23,7 +22,7 @@ import {
   type TicketKeyHandle,
 } from "../../tls/mod.ts";
 import { makeTempDir, removeDir } from "../_servers.ts";
-import { makeCert, sClient, type TestCert } from "./_openssl.ts";
+import * as t from "./_tls.ts";
 
 const RUNTIME = detectRuntime();
 const HONOURED = RUNTIME === "node";
@@ -32,33 +31,9 @@ const NODE_ONLY = HONOURED
   ? false
   : `${RUNTIME}'s TLS server ignores ticket keys`;
 
-function startHttps(
-  cert: TestCert,
-): Promise<{ server: https.Server; port: number }> {
-  const server = https.createServer({
-    key: cert.key,
-    cert: cert.cert,
-    sessionIdContext: "distcache-tests",
-  }, (_req, res) => res.end("hello\n"));
-  return new Promise((resolve) =>
-    server.listen(
-      0,
-      "127.0.0.1",
-      () => resolve({ server, port: (server.address() as AddressInfo).port }),
-    )
-  );
-}
-
-function stopHttps(server: https.Server): Promise<void> {
-  return new Promise((resolve) => {
-    server.closeAllConnections?.();
-    server.close(() => resolve());
-  });
-}
-
 describe("shareTicketKeys (ticket keys through the cache)", () => {
   let tmp = "";
-  let cert: TestCert;
+  let cert: t.TestCert;
   let cache: Server;
   let ctx: DcCtx;
   const handles: TicketKeyHandle[] = [];
@@ -67,19 +42,19 @@ describe("shareTicketKeys (ticket keys through the cache)", () => {
   // A prefix per test: each starts with no keys in the cache.
   const prefix = () => `t${++n}:`;
   const start = async () => {
-    const s = await startHttps(cert);
+    const s = await t.startHttps(cert);
     servers.push(s.server);
     return s;
   };
   before(async () => {
     tmp = makeTempDir("distcache-tickets-");
-    cert = makeCert(tmp);
+    cert = t.makeCert(tmp);
     cache = await serve({ listen: `UNIX:${path.join(tmp, "cache.sock")}` });
     ctx = await DcCtx.create(cache.addr, DC_CTX_FLAG_PERSISTENT);
   });
   after(async () => {
     for (const h of handles) h.close();
-    for (const s of servers) await stopHttps(s);
+    for (const s of servers) await t.stopHttps(s);
     ctx.close();
     await cache.close();
     removeDir(tmp);
@@ -114,10 +89,12 @@ describe("shareTicketKeys (ticket keys through the cache)", () => {
         Buffer.from(a.server.getTicketKeys()).equals(b.server.getTicketKeys()),
       );
       for (const version of ["tls1_3", "tls1_2"] as const) {
-        const sess = path.join(tmp, `ticket-${version}.sess`);
-        const first = await sClient({ port: a.port, version, sessOut: sess });
-        assert.equal(first.outcome, "New");
-        const hs = await sClient({ port: b.port, version, sessIn: sess });
+        const hs = await t.carrySession({
+          from: a.port,
+          to: b.port,
+          file: path.join(tmp, `ticket-${version}.sess`),
+          version,
+        });
         assert.equal(hs.outcome, "Reused", version);
         assert.equal(hs.body, "hello");
       }
@@ -153,7 +130,7 @@ describe("shareTicketKeys (ticket keys through the cache)", () => {
     handles.push(ha, hb);
     assert.equal(ha.state.mode, "callback");
     const sess = path.join(tmp, "rotate.sess");
-    await sClient({ port: a.port, version: "tls1_3", sessOut: sess });
+    await t.sClient({ port: a.port, version: "tls1_3", sessOut: sess });
 
     clock += 3_600_000;
     await ha.refresh();
@@ -165,7 +142,7 @@ describe("shareTicketKeys (ticket keys through the cache)", () => {
       ),
       "the issuing key changed",
     );
-    const after1 = await sClient({
+    const after1 = await t.sClient({
       port: b.port,
       version: "tls1_3",
       sessIn: sess,
@@ -174,7 +151,7 @@ describe("shareTicketKeys (ticket keys through the cache)", () => {
 
     clock += 3_600_000;
     await hb.refresh();
-    const after2 = await sClient({
+    const after2 = await t.sClient({
       port: b.port,
       version: "tls1_3",
       sessIn: sess,
@@ -202,7 +179,7 @@ describe("shareTicketKeys (ticket keys through the cache)", () => {
     assert.ok(errors.length > 0 && errors[0].code === "ERR_TLS_CACHE");
     const local = Buffer.from(a.server.getTicketKeys());
     assert.equal(local.length, 48);
-    const hs = await sClient({ port: a.port, version: "tls1_3" });
+    const hs = await t.sClient({ port: a.port, version: "tls1_3" });
     assert.equal(hs.body, "hello", "serves meanwhile");
 
     const back = await serve({ listen: `UNIX:${sock}` });

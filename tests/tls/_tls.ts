@@ -1,9 +1,12 @@
 // Test helpers for TLS resumption: a throwaway certificate made with
-// `openssl req`, and `openssl s_client` as the client whose "New" or
-// "Reused" line says whether a server resumed the session it was given.
+// `openssl req`, `openssl s_client` as the client whose "New" or "Reused"
+// line says whether a server resumed the session it was given, and HTTPS
+// servers to resume on.
 
 import { execFileSync, spawn } from "node:child_process";
 import * as fs from "node:fs";
+import * as https from "node:https";
+import type { AddressInfo } from "node:net";
 import * as path from "node:path";
 
 /** A self-signed certificate and its key, as PEM text. */
@@ -102,5 +105,59 @@ export function sClient(opts: {
       const body = out.slice(out.indexOf("\r\n\r\n") + 4).split("\n")[0] ?? "";
       resolve({ outcome: m[1] as "New" | "Reused", version: m[2], body });
     });
+  });
+}
+
+/**
+ * Makes a session on the server at `from` and brings it to the one at
+ * `to`: the second handshake (the first must be a full one).
+ */
+export async function carrySession(opts: {
+  from: number;
+  to: number;
+  file: string;
+  version: "tls1_2" | "tls1_3";
+  noTicket?: boolean;
+}): Promise<Handshake> {
+  const { version, noTicket } = opts;
+  const first = await sClient({
+    port: opts.from,
+    version,
+    noTicket,
+    sessOut: opts.file,
+  });
+  if (first.outcome !== "New") {
+    throw new Error(`the first handshake was ${first.outcome}, not New`);
+  }
+  return await sClient({ port: opts.to, version, noTicket, sessIn: opts.file });
+}
+
+/** An HTTPS server on a loopback port answering "hello". */
+export function startHttps(
+  cert: TestCert,
+  extra: https.ServerOptions = {},
+): Promise<{ server: https.Server; port: number }> {
+  const server = https.createServer({
+    key: cert.key,
+    cert: cert.cert,
+    // Every host of a farm needs the same one (Node's default comes from
+    // the command line).
+    sessionIdContext: "distcache-tests",
+    ...extra,
+  }, (_req, res) => res.end("hello\n"));
+  return new Promise((resolve) =>
+    server.listen(
+      0,
+      "127.0.0.1",
+      () => resolve({ server, port: (server.address() as AddressInfo).port }),
+    )
+  );
+}
+
+/** Stops a server from {@linkcode startHttps}, dropping its connections. */
+export function stopHttps(server: https.Server): Promise<void> {
+  return new Promise((resolve) => {
+    server.closeAllConnections?.();
+    server.close(() => resolve());
   });
 }
