@@ -19,12 +19,15 @@ import { compile } from "./_tsc.mjs";
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 
 const asked = process.argv.slice(2);
+// Every module of tests/: the helper scripts that tests start as processes
+// are compiled too.
+const modules = fs.readdirSync(path.join(ROOT, "tests"), { recursive: true })
+  .map((f) => path.join("tests", String(f)))
+  .filter((f) => f.endsWith(".ts") && !f.startsWith("tests/fixtures/"))
+  .sort();
 const tests = asked.length > 0
   ? asked.map((f) => path.relative(ROOT, path.resolve(f)))
-  : fs.readdirSync(path.join(ROOT, "tests"), { recursive: true })
-    .map((f) => path.join("tests", String(f)))
-    .filter((f) => f.endsWith("_test.ts"))
-    .sort();
+  : modules.filter((f) => f.endsWith("_test.ts"));
 
 const out = fs.mkdtempSync(path.join(os.tmpdir(), "distcache-node-test-"));
 let code = 1;
@@ -32,7 +35,7 @@ try {
   const list = entries(ROOT);
   compile({
     root: ROOT,
-    files: [...tests, ...list.map((e) => e.source), "cli/bin.ts"],
+    files: [...modules, ...list.map((e) => e.source), "cli/bin.ts"],
     outDir: out,
     declaration: false,
     check: false,

@@ -21,6 +21,21 @@ const MAIN = fileURLToPath(
   new URL(COMPILED ? "../cli/bin.js" : "../cli/main.ts", import.meta.url),
 );
 
+/**
+ * The command line that runs a script of the suite (given by its URL, the
+ * `.ts` source) under this runtime; under Node, its compiled `.js`.
+ */
+export function scriptCommand(
+  script: URL,
+  args: readonly string[],
+): { command: string; args: string[] } {
+  const file = fileURLToPath(script).replace(/\.ts$/, COMPILED ? ".js" : ".ts");
+  if ("Deno" in globalThis) {
+    return { command: process.execPath, args: ["run", "-A", file, ...args] };
+  }
+  return { command: process.execPath, args: [file, ...args] };
+}
+
 /** The command line that runs `distcache <args>` under this runtime. */
 export function cliCommand(
   args: readonly string[],
