@@ -71,3 +71,28 @@ export function deferred<T>(): Deferred<T> {
 export function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
+
+/**
+ * An integer option in `min..max`, `fallback` when undefined; anything
+ * else throws what `fail` makes of the message (each layer its own error
+ * class).
+ */
+export function intOption(
+  value: unknown,
+  name: string,
+  range: { min: number; max: number; fallback: number },
+  fail: (message: string) => Error,
+): number {
+  if (value === undefined) return range.fallback;
+  if (
+    typeof value !== "number" || !Number.isInteger(value) ||
+    value < range.min || value > range.max
+  ) {
+    throw fail(
+      `invalid ${name}: ${
+        String(value)
+      }; must be an integer ${range.min}..${range.max}`,
+    );
+  }
+  return value;
+}

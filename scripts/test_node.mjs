@@ -45,6 +45,11 @@ try {
     path.join(out, "tests", "fixtures"),
     { recursive: true },
   );
+  // Packages the tests import (frameworks) come from the checkout's.
+  fs.symlinkSync(
+    path.join(ROOT, "node_modules"),
+    path.join(out, "node_modules"),
+  );
   // The compiled tree is a package of its own, so that the CLI's imports of
   // "@distcache/distcache/..." resolve to it and not to dist/.
   /** @type {Record<string, string>} */

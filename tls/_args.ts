@@ -1,27 +1,14 @@
 // Option checks shared by the TLS helpers: wrong types throw before the
 // server is touched.
 
+import { intOption } from "../nal/_util.ts";
 import { DistcacheTlsError } from "./errors.ts";
 
-/** `value` as an integer in `min..max`, or `fallback` when undefined. */
-export function intOption(
-  value: unknown,
-  name: string,
-  min: number,
-  max: number,
-  fallback: number,
-): number {
-  if (value === undefined) return fallback;
-  if (
-    typeof value !== "number" || !Number.isInteger(value) || value < min ||
-    value > max
-  ) {
-    throw new DistcacheTlsError(
-      "ERR_ARGUMENT",
-      `invalid ${name}: ${String(value)}; must be an integer ${min}..${max}`,
-    );
-  }
-  return value;
+export { intOption };
+
+/** An `ERR_ARGUMENT` error with `message`, for {@linkcode intOption}. */
+export function argError(message: string): DistcacheTlsError {
+  return new DistcacheTlsError("ERR_ARGUMENT", message);
 }
 
 /** Throws unless `value` has every named method. */

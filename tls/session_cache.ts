@@ -10,7 +10,7 @@
 import { Buffer } from "node:buffer";
 import type { Server } from "node:tls";
 import type { DcCtx } from "../dc_client/mod.ts";
-import { intOption, needMethods, prefixOption } from "./_args.ts";
+import { argError, intOption, needMethods, prefixOption } from "./_args.ts";
 import { sessionVersion, TLS1_3_VERSION } from "./_session_der.ts";
 import { DistcacheTlsError } from "./errors.ts";
 
@@ -104,21 +104,18 @@ export function useSessionCache(
   needMethods(ctx, "ctx", ["addSession", "get"]);
   const serverTimeout = (server as { sessionTimeout?: unknown })
     .sessionTimeout;
-  const timeoutMs = intOption(
-    options.timeoutMs,
-    "timeoutMs",
-    1,
-    MAX_TIMEOUT_MS,
-    typeof serverTimeout === "number" && serverTimeout > 0
+  const timeoutMs = intOption(options.timeoutMs, "timeoutMs", {
+    min: 1,
+    max: MAX_TIMEOUT_MS,
+    fallback: typeof serverTimeout === "number" && serverTimeout > 0
       ? Math.min(serverTimeout * 1000, MAX_TIMEOUT_MS)
       : NODE_SESSION_TIMEOUT_S * 1000,
-  );
+  }, argError);
   const lookupTimeoutMs = intOption(
     options.lookupTimeoutMs,
     "lookupTimeoutMs",
-    1,
-    60_000,
-    50,
+    { min: 1, max: 60_000, fallback: 50 },
+    argError,
   );
   const prefix = prefixOption(options.prefix, "");
   const report = options.onError ?? (() => {});

@@ -11,7 +11,7 @@ import { Buffer } from "node:buffer";
 import { randomBytes } from "node:crypto";
 import type { Server } from "node:tls";
 import type { DcCtx } from "../dc_client/mod.ts";
-import { intOption, needMethods } from "./_args.ts";
+import { argError, intOption, needMethods } from "./_args.ts";
 import { DistcacheTlsError } from "./errors.ts";
 
 /** Options of {@linkcode shareTicketKeys}. */
@@ -151,20 +151,16 @@ export async function shareTicketKeys(
       "this TLS server has no setTicketKeys(): its runtime cannot share ticket keys (Bun's node:tls server, for one)",
     );
   }
-  const rotateMs = intOption(
-    options.rotateMs,
-    "rotateMs",
-    1000,
-    2 * 86_400_000,
-    3_600_000,
-  );
-  const pollMs = intOption(
-    options.pollMs,
-    "pollMs",
-    10,
-    rotateMs,
-    Math.min(Math.floor(rotateMs / 10), 60_000),
-  );
+  const rotateMs = intOption(options.rotateMs, "rotateMs", {
+    min: 1000,
+    max: 2 * 86_400_000,
+    fallback: 3_600_000,
+  }, argError);
+  const pollMs = intOption(options.pollMs, "pollMs", {
+    min: 10,
+    max: rotateMs,
+    fallback: Math.min(Math.floor(rotateMs / 10), 60_000),
+  }, argError);
   const prefix = options.prefix ?? "distcache:tls-ticket-key:";
   if (typeof prefix !== "string") {
     throw new DistcacheTlsError(

@@ -3,19 +3,17 @@
 // Node's TLS server fires the session events; under Bun and Deno these
 // tests pin down that nothing is resumed and nothing breaks.
 
-import { after, before, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import * as https from "node:https";
 import * as path from "node:path";
-import { DC_CTX_FLAG_PERSISTENT, DcCtx } from "../../dc_client/mod.ts";
-import { serve, type Server } from "../../dc_server/mod.ts";
 import { detectRuntime } from "../../nal/mod.ts";
 import {
   type DistcacheTlsError,
   type SessionCacheClient,
   useSessionCache,
 } from "../../tls/mod.ts";
-import { makeTempDir, removeDir } from "../_servers.ts";
+import { useCacheServer } from "../_cache.ts";
 import {
   carrySession,
   makeCert,
@@ -44,20 +42,9 @@ class Recording implements SessionCacheClient {
 }
 
 describe("useSessionCache (TLS 1.2 session ids through the cache)", () => {
-  let tmp = "";
   let cert: TestCert;
-  let cache: Server;
-  let ctx: DcCtx;
-  before(async () => {
-    tmp = makeTempDir("distcache-tls-");
-    cert = makeCert(tmp);
-    cache = await serve({ listen: `UNIX:${path.join(tmp, "cache.sock")}` });
-    ctx = await DcCtx.create(cache.addr, DC_CTX_FLAG_PERSISTENT);
-  });
-  after(async () => {
-    ctx.close();
-    await cache.close();
-    removeDir(tmp);
+  const f = useCacheServer("distcache-tls-", (f) => {
+    cert = makeCert(f.tmp);
   });
 
   it(
@@ -67,14 +54,14 @@ describe("useSessionCache (TLS 1.2 session ids through the cache)", () => {
     async () => {
       const a = await startHttps(cert);
       const b = await startHttps(cert);
-      const rec = new Recording(ctx);
+      const rec = new Recording(f.ctx);
       const detachA = useSessionCache(a.server, rec);
-      const detachB = useSessionCache(b.server, ctx);
+      const detachB = useSessionCache(b.server, f.ctx);
       try {
         const second = await carrySession({
           from: a.port,
           to: b.port,
-          file: path.join(tmp, "ab.sess"),
+          file: path.join(f.tmp, "ab.sess"),
           version: "tls1_2",
           noTicket: true,
         });
@@ -96,7 +83,7 @@ describe("useSessionCache (TLS 1.2 session ids through the cache)", () => {
     skip: EVENTS_FIRE ? false : "the session events never fire here",
   }, async () => {
     const a = await startHttps(cert, { sessionTimeout: 42 });
-    const rec = new Recording(ctx);
+    const rec = new Recording(f.ctx);
     const detach = useSessionCache(a.server, rec, { prefix: "tls:" });
     try {
       await sClient({ port: a.port, version: "tls1_2", noTicket: true });
@@ -105,7 +92,7 @@ describe("useSessionCache (TLS 1.2 session ids through the cache)", () => {
       const id = rec.adds[0].id;
       assert.equal(new TextDecoder().decode(id.subarray(0, 4)), "tls:");
       assert.equal(id.length, 4 + 32);
-      assert.ok(await ctx.hasSession(id), "the session is in the cache");
+      assert.ok(await f.ctx.hasSession(id), "the session is in the cache");
     } finally {
       detach();
       await stopHttps(a.server);
@@ -116,7 +103,7 @@ describe("useSessionCache (TLS 1.2 session ids through the cache)", () => {
     skip: EVENTS_FIRE ? false : "the session events never fire here",
   }, async () => {
     const a = await startHttps(cert);
-    const rec = new Recording(ctx);
+    const rec = new Recording(f.ctx);
     const detach = useSessionCache(a.server, rec);
     try {
       const hs = await sClient({ port: a.port, version: "tls1_3" });
@@ -141,7 +128,7 @@ describe("useSessionCache (TLS 1.2 session ids through the cache)", () => {
       addSession: () => new Promise(() => {}),
       get: () => new Promise(() => {}),
     };
-    const detachA = useSessionCache(a.server, ctx);
+    const detachA = useSessionCache(a.server, f.ctx);
     const detachB = useSessionCache(b.server, stuck, {
       lookupTimeoutMs: 50,
       onError: (e) => errors.push(e),
@@ -152,7 +139,7 @@ describe("useSessionCache (TLS 1.2 session ids through the cache)", () => {
       const hs = await carrySession({
         from: a.port,
         to: b.port,
-        file: path.join(tmp, "stuck.sess"),
+        file: path.join(f.tmp, "stuck.sess"),
         version: "tls1_2",
         noTicket: true,
       });
@@ -173,14 +160,14 @@ describe("useSessionCache (TLS 1.2 session ids through the cache)", () => {
     skip: EVENTS_FIRE ? false : "the session events never fire here",
   }, async () => {
     const a = await startHttps(cert);
-    const rec = new Recording(ctx);
+    const rec = new Recording(f.ctx);
     const detach = useSessionCache(a.server, rec);
     detach();
     try {
       const hs = await carrySession({
         from: a.port,
         to: a.port,
-        file: path.join(tmp, "detached.sess"),
+        file: path.join(f.tmp, "detached.sess"),
         version: "tls1_2",
         noTicket: true,
       });
@@ -194,7 +181,7 @@ describe("useSessionCache (TLS 1.2 session ids through the cache)", () => {
 
   it("throws on a server or cache that is not one", () => {
     assert.throws(
-      () => useSessionCache({} as https.Server, ctx),
+      () => useSessionCache({} as https.Server, f.ctx),
       { code: "ERR_ARGUMENT", message: /server: it has no on, off methods/ },
     );
     assert.throws(
@@ -202,7 +189,8 @@ describe("useSessionCache (TLS 1.2 session ids through the cache)", () => {
       { code: "ERR_ARGUMENT", message: /ctx: it has no addSession, get/ },
     );
     assert.throws(
-      () => useSessionCache(https.createServer(), ctx, { lookupTimeoutMs: 0 }),
+      () =>
+        useSessionCache(https.createServer(), f.ctx, { lookupTimeoutMs: 0 }),
       { code: "ERR_ARGUMENT", message: /lookupTimeoutMs: 0/ },
     );
   });

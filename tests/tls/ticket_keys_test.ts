@@ -4,7 +4,7 @@
 // Node honours them, Deno 2.9 takes them and does not use them, Bun 1.4
 // has no setTicketKeys.
 
-import { after, before, describe, it } from "node:test";
+import { after, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import * as https from "node:https";
@@ -14,14 +14,14 @@ import {
   DC_CTX_FLAG_PERSISTENT_LATE,
   DcCtx,
 } from "../../dc_client/mod.ts";
-import { serve, type Server } from "../../dc_server/mod.ts";
+import { serve } from "../../dc_server/mod.ts";
 import { detectRuntime } from "../../nal/mod.ts";
 import {
   type DistcacheTlsError,
   shareTicketKeys,
   type TicketKeyHandle,
 } from "../../tls/mod.ts";
-import { makeTempDir, removeDir } from "../_servers.ts";
+import { useCacheServer } from "../_cache.ts";
 import * as t from "./_tls.ts";
 
 const RUNTIME = detectRuntime();
@@ -32,10 +32,10 @@ const NODE_ONLY = HONOURED
   : `${RUNTIME}'s TLS server ignores ticket keys`;
 
 describe("shareTicketKeys (ticket keys through the cache)", () => {
-  let tmp = "";
   let cert: t.TestCert;
-  let cache: Server;
-  let ctx: DcCtx;
+  const f = useCacheServer("distcache-tickets-", (f) => {
+    cert = t.makeCert(f.tmp);
+  });
   const handles: TicketKeyHandle[] = [];
   const servers: https.Server[] = [];
   let n = 0;
@@ -46,18 +46,9 @@ describe("shareTicketKeys (ticket keys through the cache)", () => {
     servers.push(s.server);
     return s;
   };
-  before(async () => {
-    tmp = makeTempDir("distcache-tickets-");
-    cert = t.makeCert(tmp);
-    cache = await serve({ listen: `UNIX:${path.join(tmp, "cache.sock")}` });
-    ctx = await DcCtx.create(cache.addr, DC_CTX_FLAG_PERSISTENT);
-  });
   after(async () => {
     for (const h of handles) h.close();
     for (const s of servers) await t.stopHttps(s);
-    ctx.close();
-    await cache.close();
-    removeDir(tmp);
   });
 
   it(
@@ -76,15 +67,15 @@ describe("shareTicketKeys (ticket keys through the cache)", () => {
       const a = await start();
       const b = await start();
       if (UNSUPPORTED) {
-        await assert.rejects(shareTicketKeys(a.server, ctx), {
+        await assert.rejects(shareTicketKeys(a.server, f.ctx), {
           code: "ERR_TLS_UNSUPPORTED",
           message: /no setTicketKeys/,
         });
         return;
       }
       const p = prefix();
-      handles.push(await shareTicketKeys(a.server, ctx, { prefix: p }));
-      handles.push(await shareTicketKeys(b.server, ctx, { prefix: p }));
+      handles.push(await shareTicketKeys(a.server, f.ctx, { prefix: p }));
+      handles.push(await shareTicketKeys(b.server, f.ctx, { prefix: p }));
       assert.ok(
         Buffer.from(a.server.getTicketKeys()).equals(b.server.getTicketKeys()),
       );
@@ -92,7 +83,7 @@ describe("shareTicketKeys (ticket keys through the cache)", () => {
         const hs = await t.carrySession({
           from: a.port,
           to: b.port,
-          file: path.join(tmp, `ticket-${version}.sess`),
+          file: path.join(f.tmp, `ticket-${version}.sess`),
           version,
         });
         assert.equal(hs.outcome, "Reused", version);
@@ -107,13 +98,13 @@ describe("shareTicketKeys (ticket keys through the cache)", () => {
     const p = prefix();
     const hosts = await Promise.all([start(), start(), start()]);
     const made = await Promise.all(
-      hosts.map((h) => shareTicketKeys(h.server, ctx, { prefix: p })),
+      hosts.map((h) => shareTicketKeys(h.server, f.ctx, { prefix: p })),
     );
     handles.push(...made);
     const keys = hosts.map((h) => Buffer.from(h.server.getTicketKeys()));
     assert.ok(keys[0].equals(keys[1]) && keys[0].equals(keys[2]));
     const period = made[0].state.period;
-    const stored = await ctx.get(`${p}3600000:${period}`);
+    const stored = await f.ctx.get(`${p}3600000:${period}`);
     assert.ok(stored !== null && keys[0].equals(stored), "the cache's key");
   });
 
@@ -125,11 +116,11 @@ describe("shareTicketKeys (ticket keys through the cache)", () => {
     const p = prefix();
     const a = await start();
     const b = await start();
-    const ha = await shareTicketKeys(a.server, ctx, { prefix: p, now });
-    const hb = await shareTicketKeys(b.server, ctx, { prefix: p, now });
+    const ha = await shareTicketKeys(a.server, f.ctx, { prefix: p, now });
+    const hb = await shareTicketKeys(b.server, f.ctx, { prefix: p, now });
     handles.push(ha, hb);
     assert.equal(ha.state.mode, "callback");
-    const sess = path.join(tmp, "rotate.sess");
+    const sess = path.join(f.tmp, "rotate.sess");
     await t.sClient({ port: a.port, version: "tls1_3", sessOut: sess });
 
     clock += 3_600_000;
@@ -138,7 +129,8 @@ describe("shareTicketKeys (ticket keys through the cache)", () => {
     assert.equal(hb.state.period, ha.state.period);
     assert.ok(
       !Buffer.from(a.server.getTicketKeys()).equals(
-        await ctx.get(`${p}3600000:${ha.state.period - 1}`) ?? new Uint8Array(),
+        await f.ctx.get(`${p}3600000:${ha.state.period - 1}`) ??
+          new Uint8Array(),
       ),
       "the issuing key changed",
     );
@@ -162,7 +154,7 @@ describe("shareTicketKeys (ticket keys through the cache)", () => {
   it("a cache that is away at start: a key of its own, then the shared one", {
     skip: UNSUPPORTED ? "no setTicketKeys here" : false,
   }, async () => {
-    const sock = path.join(tmp, "late.sock");
+    const sock = path.join(f.tmp, "late.sock");
     const late = await DcCtx.create(
       `UNIX:${sock}`,
       DC_CTX_FLAG_PERSISTENT | DC_CTX_FLAG_PERSISTENT_LATE,
@@ -198,12 +190,12 @@ describe("shareTicketKeys (ticket keys through the cache)", () => {
   }, async () => {
     const server = https.createServer({ key: cert.key, cert: cert.cert });
     const before = Buffer.from(server.getTicketKeys());
-    await assert.rejects(shareTicketKeys(server, ctx, { rotateMs: 10 }), {
+    await assert.rejects(shareTicketKeys(server, f.ctx, { rotateMs: 10 }), {
       code: "ERR_ARGUMENT",
       message: /rotateMs: 10; must be an integer 1000\.\./,
     });
     await assert.rejects(
-      shareTicketKeys(server, ctx, { prefix: "x".repeat(60) }),
+      shareTicketKeys(server, f.ctx, { prefix: "x".repeat(60) }),
       { code: "ERR_ARGUMENT", message: /too long for a 64-byte cache id/ },
     );
     assert.ok(before.equals(server.getTicketKeys()));
