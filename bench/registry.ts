@@ -13,6 +13,7 @@ import { dctest } from "./sections/dctest.ts";
 import { proxy } from "./sections/proxy.ts";
 import { scale } from "./sections/scale.ts";
 import { throughput } from "./sections/throughput.ts";
+import { tls } from "./sections/tls.ts";
 
 /** Every section, in run order. */
 export const SECTIONS: readonly BenchSection[] = [
@@ -21,4 +22,5 @@ export const SECTIONS: readonly BenchSection[] = [
   dctest,
   scale,
   proxy,
+  tls,
 ];

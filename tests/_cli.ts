@@ -58,7 +58,11 @@ export class CliProcess {
   constructor(
     args: readonly string[],
     binary?: string,
-    options: { cwd?: string; group?: boolean } = {},
+    options: {
+      cwd?: string;
+      group?: boolean;
+      env?: Record<string, string>;
+    } = {},
   ) {
     const cmd = binary === undefined
       ? cliCommand(args)
@@ -66,6 +70,9 @@ export class CliProcess {
     this.child = spawn(cmd.command, cmd.args, {
       stdio: ["ignore", "pipe", "pipe"],
       cwd: options.cwd,
+      env: options.env === undefined
+        ? undefined
+        : { ...process.env, ...options.env },
       detached: options.group === true,
     });
     this.#group = options.group === true;

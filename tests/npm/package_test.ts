@@ -15,6 +15,7 @@ import { createRequire } from "node:module";
 import * as path from "node:path";
 import process from "node:process";
 import { CliProcess, SOURCE_ROOT } from "../_cli.ts";
+import { carrySession, makeCert } from "../tls/_tls.ts";
 import { makeTempDir, removeDir } from "../_servers.ts";
 
 const NODE = !("Deno" in globalThis) && !("Bun" in globalThis);
@@ -61,6 +62,16 @@ import { DC_CTX_FLAG_PERSISTENT, DcCtx } from "${PKG}/dc_client";
 import { serve, type Server } from "${PKG}/dc_server";
 import { NalAddress } from "${PKG}/nal";
 import { main } from "${PKG}/cli";
+import session from "express-session";
+import { DistcacheStore } from "${PKG}/session";
+
+// The store is an express-session Store as its own types say.
+export const middleware = session({
+  store: new DistcacheStore({ target: "UNIX:/tmp/scache" }),
+  secret: "s",
+  resave: false,
+  saveUninitialized: false,
+});
 
 export async function roundTrip(): Promise<Uint8Array | null> {
   const server: Server = await serve({ listen: "IP:127.0.0.1:0" });
@@ -77,6 +88,16 @@ export const kind: string = NalAddress.parse("UNIX:/tmp/x").toString();
 export const run: (argv: readonly string[]) => Promise<number> = main;
 `;
 }
+
+// What the examples' project has installed besides this package.
+const APP_DEPS = [
+  "@types",
+  "express",
+  "express-session",
+  "hono",
+  "@hono/session",
+  "@hono/node-server",
+];
 
 // The README's Node examples (examples/node/): run and type-checked here.
 const EXAMPLES = () => path.join(SOURCE_ROOT, "examples", "node");
@@ -118,8 +139,10 @@ describe("the npm package, installed in a Node project", { skip: SKIP }, () => {
       path.join(app, "package.json"),
       JSON.stringify({ name: "app", private: true, type: "module" }),
     );
-    for (const f of ["app.mjs", "app.ts"]) {
-      fs.copyFileSync(path.join(EXAMPLES(), f), path.join(app, f));
+    for (const f of fs.readdirSync(EXAMPLES())) {
+      if (/\.(mjs|ts)$/.test(f)) {
+        fs.copyFileSync(path.join(EXAMPLES(), f), path.join(app, f));
+      }
     }
     execFileSync("npm", [
       "install",
@@ -128,11 +151,15 @@ describe("the npm package, installed in a Node project", { skip: SKIP }, () => {
       "--no-fund",
       path.join(tmp, report[0].filename),
     ], { cwd: app, stdio: "pipe" });
-    // A Node project's own @types/node (ours, so that no registry is asked).
-    fs.symlinkSync(
-      path.join(SOURCE_ROOT, "node_modules", "@types"),
-      path.join(app, "node_modules", "@types"),
-    );
+    // A Node project's own @types and web frameworks (ours, so that no
+    // registry is asked).
+    fs.mkdirSync(path.join(app, "node_modules", "@hono"));
+    for (const dep of APP_DEPS) {
+      fs.symlinkSync(
+        path.join(SOURCE_ROOT, "node_modules", dep),
+        path.join(app, "node_modules", dep),
+      );
+    }
   });
   const procs: CliProcess[] = [];
   after(() => {
@@ -172,11 +199,94 @@ describe("the npm package, installed in a Node project", { skip: SKIP }, () => {
     assert.equal(manifest.engines.node, ">=20");
   });
 
-  it("shows examples/node/app.mjs in the README as it is", () => {
+  it("shows every example of examples/node/ in the README as it is", () => {
     const readme = fs.readFileSync(path.join(SOURCE_ROOT, "README.md"), "utf8");
-    const example = fs.readFileSync(path.join(EXAMPLES(), "app.mjs"), "utf8");
-    assert.ok(readme.includes("```js\n" + example + "```\n"));
+    for (const f of fs.readdirSync(EXAMPLES())) {
+      if (!f.endsWith(".mjs")) continue;
+      const example = fs.readFileSync(path.join(EXAMPLES(), f), "utf8");
+      assert.ok(readme.includes("```js\n" + example + "```\n"), f);
+    }
   });
+
+  // The cache server and two instances of an example, as two hosts.
+  async function twoHosts(
+    example: string,
+    env: Record<string, string> = {},
+  ): Promise<{ a: number; b: number; stop: () => Promise<void> }> {
+    const sock = path.join(tmp, `${example}.sock`);
+    const cache = new CliProcess(
+      ["server", "-listen", `UNIX:${sock}`],
+      path.join(app, "node_modules", ".bin", "distcache"),
+    );
+    procs.push(cache);
+    await cache.waitFor("listening on");
+    const host = () => {
+      const p = new CliProcess([example], process.execPath, {
+        cwd: app,
+        env: { ...env, DISTCACHE_ADDR: `UNIX:${sock}`, PORT: "0" },
+      });
+      procs.push(p);
+      return p;
+    };
+    const hosts = [host(), host()];
+    const ports = [];
+    for (const h of hosts) {
+      await h.waitFor(/listening on \d+/, 30_000);
+      ports.push(Number(/listening on (\d+)/.exec(h.stdout)![1]));
+    }
+    return {
+      a: ports[0],
+      b: ports[1],
+      stop: async () => {
+        for (const h of hosts) await h.stop("SIGTERM");
+        assert.ok(await cache.stop("SIGTERM"));
+      },
+    };
+  }
+
+  it("examples/node/tls_host.mjs: sessions and tickets from host A resume on host B", async () => {
+    const cert = makeCert(tmp);
+    const farm = await twoHosts("tls_host.mjs", {
+      TLS_CERT: cert.certFile,
+      TLS_KEY: cert.keyFile,
+    });
+    try {
+      for (const version of ["tls1_2", "tls1_3"] as const) {
+        const hs = await carrySession({
+          from: farm.a,
+          to: farm.b,
+          file: path.join(tmp, `example-${version}.sess`),
+          version,
+          noTicket: version === "tls1_2",
+        });
+        assert.equal(hs.outcome, "Reused", version);
+        assert.equal(hs.body, "hello");
+      }
+    } finally {
+      await farm.stop();
+    }
+  });
+
+  for (const example of ["express_app.mjs", "hono_app.mjs"]) {
+    it(`examples/node/${example}: a session on host A goes on on host B`, async () => {
+      const farm = await twoHosts(example);
+      try {
+        let cookie = "";
+        const visit = async (port: number) => {
+          const res = await fetch(`http://127.0.0.1:${port}/`, {
+            headers: cookie ? { cookie } : {},
+          });
+          cookie = res.headers.get("set-cookie")?.split(";")[0] ?? cookie;
+          return await res.text();
+        };
+        assert.equal(await visit(farm.a), "visit 1\n");
+        assert.equal(await visit(farm.a), "visit 2\n");
+        assert.equal(await visit(farm.b), "visit 3\n");
+      } finally {
+        await farm.stop();
+      }
+    });
+  }
 
   it("imports every entry point under plain Node", () => {
     fs.writeFileSync(path.join(app, "import_all.mjs"), IMPORT_ALL);
