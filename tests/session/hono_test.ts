@@ -130,6 +130,35 @@ describe("distcacheStorage (@hono/session)", () => {
     );
   });
 
+  it("back-to-back writes of one session land in order, none refused", async () => {
+    const errors: Error[] = [];
+    const storage = distcacheStorage<{ n: number }>(f.ctx, {
+      prefix: "order:",
+      onError: (e) => errors.push(e),
+    });
+    // Each write is REMOVE then ADD: unordered, the third one's ADD would
+    // meet the second's and the second could land last.
+    for (let n = 1; n <= 5; n++) storage.set("sid", { n });
+    assert.deepEqual(await storage.get("sid"), { n: 5 });
+    assert.deepEqual(errors, []);
+  });
+
+  it("a miss is looked up once more: another host may be mid-update", async () => {
+    // The other host's REMOVE has landed, its ADD lands 5 ms later.
+    const raw = new TextEncoder().encode(JSON.stringify({ user: "gus" }));
+    let gets = 0;
+    const midUpdate: SessionCtx = {
+      get: () => Promise.resolve(++gets === 1 ? null : raw),
+      addSession: () => Promise.resolve(true),
+      removeSession: () => Promise.resolve(true),
+    };
+    const storage = distcacheStorage(midUpdate, { missRetryMs: 5 });
+    assert.deepEqual(await storage.get("sid"), { user: "gus" });
+    const once = distcacheStorage(midUpdate, { missRetryMs: 0 });
+    gets = 0;
+    assert.equal(await once.get("sid"), null);
+  });
+
   it("throws on a ctx that is not one", () => {
     assert.throws(() => distcacheStorage({} as SessionCtx), {
       code: "ERR_ARGUMENT",
