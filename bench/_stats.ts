@@ -125,6 +125,8 @@ export interface Verdict {
   measured: string;
   /** The verdict in words: `met`, `missed: 23% short of >= 1.10x`, ... */
   verdict: string;
+  /** For an unsettled ratio: whether every round met, or every round missed, the goal all the same. */
+  everyRound?: "met" | "missed";
 }
 
 /**
@@ -142,15 +144,21 @@ export function judge(s: RatioStats | null, goal: Goal): Verdict {
   const meets = (x: number) =>
     "atLeast" in goal ? x >= goal.atLeast : x <= goal.atMost;
   if (!s.settled) {
-    const side = meets(s.min) && meets(s.max)
-      ? ", every round meets it"
+    const everyRound = meets(s.min) && meets(s.max)
+      ? "met"
       : !meets(s.min) && !meets(s.max)
+      ? "missed"
+      : undefined;
+    const side = everyRound === "met"
+      ? ", every round meets it"
+      : everyRound === "missed"
       ? ", every round misses it"
       : "";
     return {
       status: "unsettled",
       measured,
       verdict: `unsettled (rounds spread over ±${SPREAD * 100}%${side})`,
+      ...(everyRound ? { everyRound } : {}),
     };
   }
   if (meets(s.median)) return { status: "met", measured, verdict: "met" };

@@ -129,6 +129,12 @@ if (flags.render) {
   const saved = JSON.parse(
     readFileSync(join(dir, "latest.json"), "utf8"),
   ) as BenchResults;
+  for (const [name, out] of Object.entries(saved.sections)) {
+    const section = SECTIONS.find((s) => s.name === name);
+    if (section?.render && out.data !== undefined) {
+      saved.sections[name] = { ...section.render(out.data), data: out.data };
+    }
+  }
   console.log(textReport(saved));
   writePages(saved, dir);
   process.exit(0);

@@ -17,10 +17,10 @@ import { tls } from "./sections/tls.ts";
 
 /** Every section, in run order. */
 export const SECTIONS: readonly BenchSection[] = [
-  codec,
   throughput,
   dctest,
   scale,
   proxy,
   tls,
+  codec,
 ];

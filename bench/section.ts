@@ -55,6 +55,8 @@ export interface TargetRow {
   verdict: string;
   /** The verdict as a value. */
   status: Status;
+  /** For an unsettled one: whether every round met, or every round missed, the goal all the same. */
+  everyRound?: "met" | "missed";
 }
 
 /** What a section returns. */
@@ -104,4 +106,10 @@ export interface BenchSection {
   peers?: boolean;
   /** Measures; throws only when the whole section cannot run. */
   run(ctx: BenchContext): Promise<SectionOutput>;
+  /**
+   * Rebuilds the tables and targets from the `data` a run saved, so that
+   * `--render` applies today's tables and judgements to an earlier run.
+   * Without it, `--render` reprints the tables as saved.
+   */
+  render?(data: unknown): Omit<SectionOutput, "data">;
 }

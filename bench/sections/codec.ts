@@ -26,6 +26,14 @@ export function codecTable(runtime: string, rows: CodecResult[]): ReportTable {
   };
 }
 
+function render(
+  d: Record<string, CodecResult[]>,
+): Omit<SectionOutput, "data"> {
+  return {
+    tables: Object.entries(d).map(([r, rows]) => codecTable(r, rows)),
+  };
+}
+
 /** The section. */
 export const codec: BenchSection = {
   name: "codec",
@@ -49,9 +57,7 @@ export const codec: BenchSection = {
         `--ms=${ms}`,
       ]),
     };
-    return {
-      tables: Object.entries(data).map(([r, rows]) => codecTable(r, rows)),
-      data,
-    };
+    return { ...render(data), data };
   },
+  render: (data) => render(data as Record<string, CodecResult[]>),
 };

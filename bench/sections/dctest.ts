@@ -25,6 +25,7 @@ import {
 import type {
   BenchContext,
   BenchSection,
+  ReportTable,
   SectionOutput,
   TargetRow,
 } from "../section.ts";
@@ -123,10 +124,72 @@ async function round(
   }
 }
 
+/** What the section keeps in `latest.json`. */
+export interface DcTestData {
+  /** Operations per dc_test process. */
+  ops: number;
+  /** dc_test processes per round. */
+  procs: number;
+  /** CPUs of server and dc_test processes, or null when unpinned. */
+  pin: { server: number; loader: number } | null;
+  /** Servers, in round order. */
+  servers: string[];
+  /** Per server, one entry per round (null: the round did not run). */
+  rounds: Record<string, (DcTestRound | null)[]>;
+}
+
 const GOALS: Record<string, Goal> = {
   "ours-bun": { atLeast: 1.1 },
   "ours-deno": { atLeast: 0.9 },
 };
+
+/** The table and targets of a run. */
+export function dcTestOutput(
+  d: DcTestData,
+): { tables: ReportTable[]; targets: TargetRow[] } {
+  const ofs = (name: string) =>
+    (d.rounds[name] ?? []).map((r) =>
+      r === null || r.failed ? null : r.opsPerSec
+    );
+  const c = ofs("c-dc_server");
+  const rows = d.servers.map((name) => {
+    const failed = (d.rounds[name] ?? []).reduce(
+      (n, r) => n + (r === null ? d.procs : r.failed),
+      0,
+    );
+    return [
+      name,
+      medianInt(ofs(name)),
+      name === "c-dc_server" ? "" : fmtStats(ratioStats(ofs(name), c)),
+      String(failed),
+    ];
+  });
+  const targets: TargetRow[] = [];
+  for (const [ours, goal] of Object.entries(GOALS)) {
+    if (!d.rounds[ours] || !d.rounds["c-dc_server"]) continue;
+    targets.push(targetRow(
+      `${ours} ${fmtGoal(goal)} C dc_server on ${d.procs} C dc_test processes`,
+      ofs(ours),
+      c,
+      goal,
+    ));
+  }
+  return {
+    tables: [{
+      title: `The C tools' own load: ${d.procs} dc_test -persistent -ops ${
+        int(d.ops)
+      } -sessions 100 -datamin 50 -datamax 500, ops/s (median of the rounds)`,
+      head: ["server", "ops/s", "/ C per round", "failed dc_test runs"],
+      rows,
+      note: `${
+        d.pin
+          ? `dc_test processes pinned to CPU ${d.pin.loader}, the server to CPU ${d.pin.server}`
+          : "Unpinned"
+      }; a fresh server each round, over UNIX; ops/s = operations the dc_test processes report done / wall time from the first start to the last exit.`,
+    }],
+    targets,
+  };
+}
 
 /** The section. */
 export const dctest: BenchSection = {
@@ -156,48 +219,14 @@ export const dctest: BenchSection = {
       contenders,
       (r) => `${int(r.opsPerSec)}${r.failed ? ` (${r.failed} failed)` : ""}`,
     );
-    const ofs = (name: string) =>
-      (rounds[name] ?? []).map((r) =>
-        r === null || r.failed ? null : r.opsPerSec
-      );
-    const targets: TargetRow[] = [];
-    const c = ofs("c-dc_server");
-    const rows = kinds.map((k) => {
-      const failed = (rounds[k.name] ?? []).reduce(
-        (n, r) => n + (r === null ? PROCS : r.failed),
-        0,
-      );
-      return [
-        k.name,
-        medianInt(ofs(k.name)),
-        k.name === "c-dc_server" ? "" : fmtStats(ratioStats(ofs(k.name), c)),
-        String(failed),
-      ];
-    });
-    for (const [ours, goal] of Object.entries(GOALS)) {
-      if (!rounds[ours] || !rounds["c-dc_server"]) continue;
-      targets.push(targetRow(
-        `${ours} ${fmtGoal(goal)} C dc_server on 8 C dc_test processes`,
-        ofs(ours),
-        c,
-        goal,
-      ));
-    }
-    return {
-      tables: [{
-        title: `The C tools' own load: ${PROCS} dc_test -persistent -ops ${
-          int(ops)
-        } -sessions 100 -datamin 50 -datamax 500, ops/s (median of the rounds)`,
-        head: ["server", "ops/s", "/ C per round", "failed dc_test runs"],
-        rows,
-        note: `${
-          ctx.pin
-            ? `dc_test processes pinned to CPU ${ctx.pin.loader}, the server to CPU ${ctx.pin.server}`
-            : "Unpinned"
-        }; a fresh server each round, over UNIX; ops/s = operations the dc_test processes report done / wall time from the first start to the last exit.`,
-      }],
-      targets,
-      data: { ops, procs: PROCS, rounds },
+    const data: DcTestData = {
+      ops,
+      procs: PROCS,
+      pin: ctx.pin,
+      servers: kinds.map((k) => k.name),
+      rounds,
     };
+    return { ...dcTestOutput(data), data };
   },
+  render: (data) => dcTestOutput(data as DcTestData),
 };

@@ -248,11 +248,16 @@ async function setUp(
   ];
 }
 
+function render(d: ProxyData): Omit<SectionOutput, "data"> {
+  return { tables: proxyTables(d), targets: proxyTargets(d) };
+}
+
 /** The section. */
 export const proxy: BenchSection = {
   name: "proxy",
   summary:
     "the proxy: 64 conns vs direct, 1,000 vs 64 active, one client with 0/1k/5k idle",
+  render: (data) => render(data as ProxyData),
   async run(ctx): Promise<SectionOutput> {
     const cleanup: (() => Promise<void> | void)[] = [];
     try {
@@ -269,11 +274,7 @@ export const proxy: BenchSection = {
           r === null ? null : r.opsPerSec
         );
       }
-      return {
-        tables: proxyTables(data),
-        targets: proxyTargets(data),
-        data,
-      };
+      return { ...render(data), data };
     } finally {
       for (const f of cleanup.reverse()) await f();
     }

@@ -146,12 +146,17 @@ export function scaleTargets(points: ScalePoint[]): TargetRow[] {
   return out;
 }
 
+function render(d: { points: ScalePoint[] }): Omit<SectionOutput, "data"> {
+  return { tables: scaleTables(d.points), targets: scaleTargets(d.points) };
+}
+
 /** The section. */
 export const scale: BenchSection = {
   name: "scale",
   summary:
     "ops/s and RSS per session with 1k, 100k, 1M sessions stored, interleaved",
   peers: true,
+  render: (data) => render(data as { points: ScalePoint[] }),
   async run(ctx): Promise<SectionOutput> {
     const sizes = ctx.quick ? [1_000, 100_000] : [1_000, 100_000, 1_000_000];
     const kinds = ctx.servers.filter((k) => k.name !== "c-dc_server");
@@ -214,11 +219,7 @@ export const scale: BenchSection = {
         rssFull: s.rssFull,
         opsPerSec: seriesOf(rounds[`${s.kind.name}@${s.stored}`]).opsPerSec,
       }));
-      return {
-        tables: scaleTables(points),
-        targets: scaleTargets(points),
-        data: { points },
-      };
+      return { ...render({ points }), data: { points } };
     } finally {
       for (const s of up) await s.server.stop();
     }

@@ -209,6 +209,13 @@ export function throughputTables(points: ThroughputPoint[]): ReportTable[] {
   return out;
 }
 
+function render(d: ThroughputData): Omit<SectionOutput, "data"> {
+  return {
+    tables: throughputTables(d.points),
+    targets: throughputTargets(d.points),
+  };
+}
+
 /** The section. */
 export const throughput: BenchSection = {
   name: "throughput",
@@ -250,10 +257,7 @@ export const throughput: BenchSection = {
       });
     }
     const data: ThroughputData = { points };
-    return {
-      tables: throughputTables(points),
-      targets: throughputTargets(points),
-      data,
-    };
+    return { ...render(data), data };
   },
+  render: (data) => render(data as ThroughputData),
 };
