@@ -50,6 +50,11 @@ export interface LoaderJob {
   warmupMs?: number;
   /** Requests in flight per connection while filling. @default {64} */
   window?: number;
+  /**
+   * Prepended to every id: Redis driven directly with the keys our Redis
+   * store makes (`dc:` + id). @default {""}
+   */
+  keyPrefix?: string;
 }
 
 /** What the loader prints (one JSON line). */
@@ -289,6 +294,7 @@ async function fill(job: LoaderJob, proto: Proto): Promise<LoaderResult> {
   const ids = job.ids ?? 10_000;
   const conns = job.conns ?? 8;
   const window = job.window ?? 64;
+  const pfx = job.keyPrefix ?? "";
   const value = Buffer.alloc(job.valueBytes ?? 512, 0x78);
   const tally = newTally();
   let next = 0;
@@ -302,7 +308,9 @@ async function fill(job: LoaderJob, proto: Proto): Promise<LoaderResult> {
         const send = (max: number) => {
           const batch: Buffer[] = [];
           while (batch.length < max && next < ids) {
-            batch.push(proto.add(sessionId(next++), FILL_TTL_MS, value));
+            batch.push(
+              proto.add(pfx + sessionId(next++), FILL_TTL_MS, value),
+            );
           }
           inflight += batch.length;
           if (batch.length > 0) sock.write(Buffer.concat(batch));
@@ -354,6 +362,7 @@ async function run(job: LoaderJob, proto: Proto): Promise<LoaderResult> {
   const warmup = job.warmupMs ?? 500;
   const duration = job.durationMs ?? 3000;
   const perOp = job.mode === "perop";
+  const pfx = job.keyPrefix ?? "";
   // New ids never collide with another run's against the same server.
   const tag = `${process.pid.toString(36)}${Date.now().toString(36)}`;
   let added = 0;
@@ -365,9 +374,12 @@ async function run(job: LoaderJob, proto: Proto): Promise<LoaderResult> {
 
   const request = (): [Buffer, boolean] => {
     if (random() < getRatio) {
-      return [proto.get(sessionId(Math.floor(random() * ids))), true];
+      return [proto.get(pfx + sessionId(Math.floor(random() * ids))), true];
     }
-    return [proto.add(`${tag}-${(added++).toString(36)}`, ttl, value), false];
+    return [
+      proto.add(`${pfx}${tag}-${(added++).toString(36)}`, ttl, value),
+      false,
+    ];
   };
   const record = (t0: number, kind: number): boolean => {
     const t1 = performance.now();

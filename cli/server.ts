@@ -13,6 +13,7 @@ import {
 import { type FlagSpec, parseFlags, usage, UsageError } from "./flags.ts";
 import { daemonize, isDaemonChild, superviseService } from "./ops.ts";
 import { StatsLine } from "./stats_line.ts";
+import { openStore, STORE_FLAGS } from "./store.ts";
 
 /** Flags shared by the long-running tools (`server`, `client`). */
 export const DAEMON_FLAGS: FlagSpec[] = [
@@ -124,6 +125,7 @@ export const SERVER_FLAGS: FlagSpec[] = [
     help: `most sessions stored (default ${DEFAULT_SESSIONS}; 64..100000000)`,
   },
   ...LIMIT_FLAGS,
+  ...STORE_FLAGS,
   {
     name: "progress",
     kind: "int",
@@ -166,7 +168,18 @@ export async function runServer(args: readonly string[]): Promise<number> {
   const maxBytes = flags.maxbytes === undefined
     ? undefined
     : parseByteCount(flags.maxbytes as string);
+  for (const name of ["sessions", "maxbytes"]) {
+    if (flags.store !== undefined && flags[name] !== undefined) {
+      throw new UsageError(
+        `flag -${name} bounds the in-process store; with -store, Redis's maxmemory does`,
+      );
+    }
+  }
+  const store = await openStore(flags, (text) => {
+    if (!quiet) console.error(`distcache server: ${text}`);
+  });
   const server = await serve({
+    cache: store?.cache,
     listen: (flags.listen as string | undefined) ?? DEFAULT_SERVER_ADDRESS,
     sessions: (flags.sessions as number | undefined) ?? DEFAULT_SESSIONS,
     maxBytes,
@@ -179,8 +192,12 @@ export async function runServer(args: readonly string[]): Promise<number> {
   return await superviseService(server, {
     flags,
     name: "distcache server",
-    banner: `distcache server listening on ${server.addr} (sessions: ${
-      (flags.sessions as number | undefined) ?? DEFAULT_SESSIONS
+    banner: `distcache server listening on ${server.addr} (${
+      store !== null
+        ? `store: ${store.address}`
+        : `sessions: ${
+          (flags.sessions as number | undefined) ?? DEFAULT_SESSIONS
+        }`
     }${maxBytes === undefined ? "" : `, maxbytes: ${maxBytes}`}${
       flags["min-timeout"] ? `, min-timeout: ${flags["min-timeout"]} ms` : ""
     })`,

@@ -8,7 +8,7 @@ import { NalAddress } from "../nal/address.ts";
 import type { DistcacheError } from "../nal/errors.ts";
 import { NalListener } from "../nal/listener.ts";
 import type { RuntimeAdapter } from "../nal/runtime/types.ts";
-import type { DcCacheFactory } from "./cache.ts";
+import type { DcCache, DcCacheFactory } from "./cache.ts";
 import { ReadyLoop } from "./_ready_loop.ts";
 import { DcServer } from "./server.ts";
 import type { DcServerStats } from "./stats.ts";
@@ -24,8 +24,12 @@ export interface ServeOptions {
   listen?: string;
   /** Most sessions kept at once (64 .. 10,000,000 and more). @default {512} */
   sessions?: number;
-  /** Store to use. @default {createDefaultCache} */
-  cache?: DcCacheFactory;
+  /**
+   * Store to use: a factory given the session bound (and `maxBytes`), or a
+   * store already made, such as a Redis store (the server closes it when
+   * it stops). @default {createDefaultCache}
+   */
+  cache?: DcCacheFactory | DcCache;
   /**
    * Most bytes of session ids and data stored (`-maxbytes`): the default
    * store evicts the sessions that expire soonest to stay under it. From

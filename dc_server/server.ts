@@ -28,6 +28,7 @@ import type { DcCache, DcCacheFactory, DcCacheOptions } from "./cache.ts";
 import { createDefaultCache } from "./cache_default.ts";
 import { DcOptionError } from "./errors.ts";
 import { type DcServerStats, OperationCounters } from "./stats.ts";
+import { type InFlight, InFlightLine, MAX_IN_FLIGHT } from "./_in_flight.ts";
 
 /** `newClient` flag: `delClient` leaves the connection open. */
 export const DC_CLIENT_FLAG_NOFREE_CONN = 1;
@@ -64,6 +65,9 @@ function codeBytes(code: number): Uint8Array {
 // too short to hold its header, as the C server does).
 const DROP = Symbol("drop");
 type Answer = Uint8Array | typeof DROP;
+// What #execute returns when an asynchronous cache will answer: the request
+// has taken its place in the client's line.
+const LATER = Symbol("later");
 
 let factory: DcCacheFactory = createDefaultCache;
 
@@ -92,7 +96,16 @@ export class DcServerClient {
   readonly flags: number;
   /** Why the client was dropped, when it was for a protocol error. */
   error: DistcacheError | null = null;
-  /** An answer from an asynchronous cache is awaited. */
+  /**
+   * Requests whose answers an asynchronous cache has yet to give (or gave
+   * early, and wait for those before them).
+   */
+  inFlight = 0;
+  /**
+   * As many requests as a client may have in flight (16) await an
+   * asynchronous cache, or a malformed request waits behind them: no more
+   * is read for now.
+   */
   busy = false;
   /** A request waits because the previous answer is not all queued yet. */
   blocked = false;
@@ -115,8 +128,12 @@ export class DcServerClient {
 
 /** Options for {@linkcode DcServer}. */
 export interface DcServerOptions {
-  /** Store to use instead of the one set with `DcServer.setCache`. */
-  cache?: DcCacheFactory;
+  /**
+   * Store to use instead of the one set with `DcServer.setCache`: a
+   * factory, or a store already made (which the server then owns and
+   * closes; `maxBytes` does not reach it).
+   */
+  cache?: DcCacheFactory | DcCache;
   /**
    * Most bytes of session ids and data the store holds, passed to its
    * factory (the default store evicts the soonest to expire to stay under
@@ -176,6 +193,7 @@ export class DcServer {
   readonly #counters = new OperationCounters();
   readonly #options: DcServerOptions;
   readonly #minTimeoutMs: number;
+  readonly #lines = new Map<DcServerClient, InFlightLine<Answer>>();
   // Filled by each ADD (its views are handed to the cache, which copies).
   readonly #addFields: DcAddPayload = {
     timeoutMs: 0,
@@ -237,7 +255,10 @@ export class DcServer {
     const bounds: DcCacheOptions = options.maxBytes === undefined
       ? {}
       : { maxBytes: options.maxBytes };
-    this.#cache = (options.cache ?? factory)(maxSessions, bounds);
+    const cache = options.cache ?? factory;
+    this.#cache = typeof cache === "function"
+      ? cache(maxSessions, bounds)
+      : cache;
   }
 
   /**
@@ -268,6 +289,9 @@ export class DcServer {
     const c = this.#counters;
     const cache = this.#cache.stats?.();
     const items = this.#cache.numItems(now);
+    // A store that counts later (Redis) reports its last count; a failed
+    // count must not become an unhandled rejection.
+    if (items instanceof Promise) items.catch(() => {});
     return {
       items: typeof items === "number" ? items : cache?.items ?? 0,
       bytes: cache?.bytes ?? 0,
@@ -282,6 +306,7 @@ export class DcServer {
       connections: this.#clients.size,
       connectionsTotal: c.connectionsTotal,
       protocolErrors: c.protocolErrors,
+      storeErrors: c.storeErrors,
       evictions: cache?.evictions ?? 0,
       expirations: cache?.expirations ?? 0,
     };
@@ -309,6 +334,7 @@ export class DcServer {
     if (client.dead && !this.#clients.has(client)) return;
     client.dead = true;
     this.#clients.delete(client);
+    this.#lines.delete(client);
     client.plug.close();
     if ((client.flags & DC_CLIENT_FLAG_NOFREE_CONN) === 0) client.conn.close();
   }
@@ -318,7 +344,9 @@ export class DcServer {
    * each is answered in order into the plug's send side. Stops when no
    * whole request is left, or when the answer cannot be queued yet (the
    * client is not reading: its requests wait, unread, so its memory stays
-   * bounded).
+   * bounded). With an asynchronous cache, up to 16 requests of the client
+   * are in flight at once (a proxy multiplexes many clients over one
+   * connection); their answers still leave in request order.
    *
    * @param client The client.
    * @param now Server clock in milliseconds. @default {Date.now()}
@@ -329,26 +357,48 @@ export class DcServer {
     if (client.dead) return false;
     const plug = client.plug;
     client.blocked = false;
-    while (!client.busy) {
+    const line = client.inFlight > 0 ? this.#lines.get(client) : undefined;
+    if (line !== undefined) {
+      if (!this.#writeAnswers(client, line)) return false;
+      if (client.blocked || line.closing) return true;
+    }
+    while (client.inFlight < MAX_IN_FLIGHT) {
       const req = plug.peek();
       if (req === null) break;
-      // Claim the write side first: if the previous answer is still
-      // queued, this request waits, not yet executed.
-      if (!plug.write(req.requestUid, req.cmd, EMPTY)) {
+      const first = client.inFlight === 0;
+      // With nothing in flight, claim the write side first: if the
+      // previous answer is still queued, this request waits, not yet
+      // executed.
+      if (first && !plug.write(req.requestUid, req.cmd, EMPTY)) {
         client.blocked = true;
         break;
       }
-      const answer = this.#execute(req, now);
-      if (answer instanceof Promise) {
-        client.busy = true;
-        answer.then(
-          (bytes) => this.#finishLater(client, bytes),
-          () => this.#finishLater(client, DROP),
-        );
-        break;
+      const answer = this.#execute(req, now, client);
+      if (first && answer !== LATER) {
+        if (!this.#finish(client, answer)) return false;
+        continue;
       }
-      if (!this.#finish(client, answer)) return false;
+      if (first) plug.rollback();
+      if (answer !== LATER) {
+        // Behind answers still awaited, this one waits its turn: a copy,
+        // since a store's bytes are valid only until its next call.
+        const behind = this.#lineOf(client);
+        behind.push(
+          req.requestUid,
+          req.cmd,
+          answer === DROP ? DROP : answer.slice(),
+        );
+        client.inFlight++;
+        if (answer === DROP) {
+          behind.closing = true;
+          client.busy = true;
+          return true;
+        }
+      }
+      // The store copied what it needs: the next request may be read.
+      plug.consume();
     }
+    client.busy = client.inFlight >= MAX_IN_FLIGHT;
     return !client.dead;
   }
 
@@ -436,7 +486,6 @@ export class DcServer {
 
   // Writes an answer and consumes its request; false when the client must go.
   #finish(client: DcServerClient, answer: Answer): boolean {
-    client.busy = false;
     if (client.dead) return false;
     const plug = client.plug;
     if (answer === DROP) {
@@ -450,14 +499,85 @@ export class DcServer {
     return true;
   }
 
-  // An answer from an asynchronous cache arrives outside any select: the
-  // loop must come back to send it and to serve the requests behind it.
-  #finishLater(client: DcServerClient, answer: Answer): void {
-    this.#finish(client, answer);
+  #lineOf(client: DcServerClient): InFlightLine<Answer> {
+    let line = this.#lines.get(client);
+    if (line === undefined) {
+      line = new InFlightLine<Answer>();
+      this.#lines.set(client, line);
+    }
+    return line;
+  }
+
+  // Hands the answer of an asynchronous cache to its request's place in
+  // line; `answer` makes it of the store's value.
+  #later<T>(
+    client: DcServerClient,
+    req: DcPlugCommand,
+    pending: Promise<T>,
+    answer: (value: T) => Answer,
+  ): typeof LATER {
+    const entry = this.#lineOf(client).push(req.requestUid, req.cmd, null);
+    client.inFlight++;
+    pending.then(
+      (value) => this.#answered(client, entry, answer(value)),
+      () => this.#answered(client, entry, this.#storeFailed()),
+    );
+    return LATER;
+  }
+
+  // A store that failed (Redis unreachable, a timeout) fails only this
+  // request, with the answer a proxy gives when its server is unreachable.
+  #storeFailed(): Answer {
+    this.#counters.storeErrors++;
+    return codeBytes(DcErr.DISCONNECTED);
+  }
+
+  // An answer from an asynchronous cache arrives outside any select: if it
+  // is the oldest awaited, it and those ready behind it are written, and
+  // the loop must come back to send them and serve the requests behind.
+  #answered(
+    client: DcServerClient,
+    entry: InFlight<Answer>,
+    answer: Answer,
+  ): void {
+    entry.answer = answer;
+    const line = this.#lines.get(client);
+    if (client.dead || line === undefined || line.entries[0] !== entry) return;
+    this.#writeAnswers(client, line);
     if (client.flags & DC_CLIENT_FLAG_IN_SERVER) this.#options.onWake?.(client);
   }
 
-  #execute(req: DcPlugCommand, now: number): Answer | Promise<Answer> {
+  // Writes the answers at the head of the line that are known; false when
+  // the client was dropped (a malformed request reached the head).
+  #writeAnswers(client: DcServerClient, line: InFlightLine<Answer>): boolean {
+    const plug = client.plug;
+    const entries = line.entries;
+    while (entries.length > 0 && entries[0].answer !== null) {
+      const { uid, cmd, answer } = entries[0];
+      if (answer === DROP) {
+        this.#drop(client);
+        return false;
+      }
+      if (!plug.write(uid, cmd, answer!)) {
+        client.blocked = true;
+        break;
+      }
+      plug.commit();
+      entries.shift();
+      client.inFlight--;
+    }
+    if (entries.length === 0) this.#lines.delete(client);
+    client.busy = client.inFlight >= MAX_IN_FLIGHT || line.closing;
+    return true;
+  }
+
+  // The answer to a request, or LATER when an asynchronous cache will give
+  // it (the request has then taken its place in the client's line).
+  #execute(
+    req: DcPlugCommand,
+    now: number,
+    client: DcServerClient,
+  ): Answer | typeof LATER {
     const c = this.#counters;
     c.operations++;
     const cache = this.#cache;
@@ -465,24 +585,20 @@ export class DcServer {
     switch (req.cmd) {
       case DcCmd.ADD:
         c.adds++;
-        return this.#add(payload, now);
+        return this.#add(req, now, client);
       case DcCmd.GET: {
         c.gets++;
-        return settle(cache.get(now, payload), (data) => {
-          if (data === null) {
-            c.misses++;
-            return codeBytes(DcErr.NOTOK);
-          }
-          c.hits++;
-          return data;
-        });
+        const data = cache.get(now, payload);
+        return data instanceof Promise
+          ? this.#later(client, req, data, this.#gotData)
+          : this.#gotData(data);
       }
       case DcCmd.REMOVE:
         c.removes++;
-        return settle(cache.remove(now, payload), okOrNot);
+        return this.#settle(client, req, cache.remove(now, payload), okOrNot);
       case DcCmd.HAVE:
         c.haves++;
-        return settle(cache.have(now, payload), okOrNot);
+        return this.#settle(client, req, cache.have(now, payload), okOrNot);
       default:
         return DROP;
     }
@@ -491,7 +607,12 @@ export class DcServer {
   // The C server's checks, in its order: a payload too short for its
   // header drops the client; then the lifetime, the id length against the
   // payload, the id's range, the data's range.
-  #add(payload: Uint8Array, now: number): Answer | Promise<Answer> {
+  #add(
+    req: DcPlugCommand,
+    now: number,
+    client: DcServerClient,
+  ): Answer | typeof LATER {
+    const payload = req.payload;
     const add = decodeAddPayload(payload, this.#addFields);
     if (add === null) return DROP;
     const idLen = add.idLength;
@@ -507,23 +628,38 @@ export class DcServer {
     }
     const lifetime = clampTimeout(add.timeoutMs, this.#minTimeoutMs);
     const stored = this.#cache.add(now, lifetime, add.id, add.data);
-    return settle(stored, (stored) => {
-      if (stored) return codeBytes(DcErr.OK);
-      this.#counters.addErrors++;
-      return codeBytes(DcAddErr.MATCHING_SESSION);
-    });
+    return this.#settle(client, req, stored, this.#stored);
+  }
+
+  readonly #gotData = (data: Uint8Array | null): Answer => {
+    if (data === null) {
+      this.#counters.misses++;
+      return codeBytes(DcErr.NOTOK);
+    }
+    this.#counters.hits++;
+    return data;
+  };
+
+  readonly #stored = (stored: boolean): Answer => {
+    if (stored) return codeBytes(DcErr.OK);
+    this.#counters.addErrors++;
+    return codeBytes(DcAddErr.MATCHING_SESSION);
+  };
+
+  // Applies `answer` now for a plain value (the hot path allocates no
+  // promise), later for a promise.
+  #settle<T>(
+    client: DcServerClient,
+    req: DcPlugCommand,
+    value: T | Promise<T>,
+    answer: (v: T) => Answer,
+  ): Answer | typeof LATER {
+    return value instanceof Promise
+      ? this.#later(client, req, value, answer)
+      : answer(value);
   }
 }
 
 function okOrNot(yes: boolean): Uint8Array {
   return codeBytes(yes ? DcErr.OK : DcErr.NOTOK);
-}
-
-// Applies `then` now for a plain value (the hot path allocates no promise),
-// later for a promise.
-function settle<T>(
-  value: T | Promise<T>,
-  then: (v: T) => Answer,
-): Answer | Promise<Answer> {
-  return value instanceof Promise ? value.then(then) : then(value);
 }

@@ -36,6 +36,11 @@ export interface DcServerStats {
   connectionsTotal: number;
   /** Clients dropped for a corrupt stream or a wrong protocol version. */
   protocolErrors: number;
+  /**
+   * Requests answered `DC_ERR_DISCONNECTED` because the store failed them
+   * (an asynchronous store such as Redis: unreachable, or too slow).
+   */
+  storeErrors: number;
   /** Sessions evicted early to make room. */
   evictions: number;
   /** Sessions dropped because their time was up. */
@@ -54,6 +59,7 @@ export class OperationCounters {
   addErrors = 0;
   connectionsTotal = 0;
   protocolErrors = 0;
+  storeErrors = 0;
 
   reset(): void {
     this.operations = 0;

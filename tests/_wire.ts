@@ -2,6 +2,7 @@
 // sockets, so that tests check our server and proxy against bytes built
 // independently of dc_enc.
 
+import assert from "node:assert/strict";
 import * as net from "node:net";
 
 /** Operation bytes on the wire. */
@@ -215,5 +216,33 @@ export class RawClient {
         resolve();
       };
     });
+  }
+}
+
+/**
+ * Sends `n` ADDs, each followed by a GET of its id, in one write, and
+ * checks that every answer comes back right and in request order.
+ */
+export async function addsAndGetsInOrder(
+  c: RawClient,
+  n: number,
+  prefix: string,
+): Promise<void> {
+  const reqs: Uint8Array[] = [];
+  for (let i = 0; i < n; i++) {
+    reqs.push(
+      command(i, OP.ADD, addPayload(`${prefix}${i}`, `value-${i}`, 60_000)),
+    );
+    reqs.push(command(100_000 + i, OP.GET, bytes(`${prefix}${i}`)));
+  }
+  c.send(concat(reqs));
+  const td = new TextDecoder();
+  for (let i = 0; i < n; i++) {
+    const add = await c.answer();
+    assert.equal(add.uid, i);
+    assert.deepEqual(add.payload, Uint8Array.of(0));
+    const get = await c.answer();
+    assert.equal(get.uid, 100_000 + i);
+    assert.equal(td.decode(get.payload), `value-${i}`);
   }
 }

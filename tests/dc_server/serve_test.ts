@@ -4,6 +4,7 @@ import * as fs from "node:fs";
 import { type DcCache, serve, type Server } from "../../dc_server/mod.ts";
 import {
   addPayload,
+  addsAndGetsInOrder,
   bytes,
   command,
   concat,
@@ -411,22 +412,7 @@ describe("serve() lifecycle", () => {
     });
     const c = await RawClient.connect(server.addr);
     try {
-      const reqs: Uint8Array[] = [];
-      for (let i = 0; i < 100; i++) {
-        reqs.push(
-          command(i, OP.ADD, addPayload(`a${i}`, `value-${i}`, 60_000)),
-        );
-        reqs.push(command(1000 + i, OP.GET, bytes(`a${i}`)));
-      }
-      c.send(concat(reqs));
-      for (let i = 0; i < 100; i++) {
-        const add = await c.answer();
-        assert.equal(add.uid, i);
-        assert.deepEqual(add.payload, Uint8Array.of(0));
-        const get = await c.answer();
-        assert.equal(get.uid, 1000 + i);
-        assert.equal(td.decode(get.payload), `value-${i}`);
-      }
+      await addsAndGetsInOrder(c, 100, "a");
       await until(
         () => server.stats().operations === 200,
         2000,

@@ -1,0 +1,200 @@
+// Our server on a Redis that goes away: stopped mid-traffic, hung, or not
+// there at start. Every request still gets an answer (the failure answer,
+// 2, within the command timeout), no client is dropped, and service comes
+// back on its own when Redis does.
+
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { serve, type Server } from "../../dc_server/mod.ts";
+import { redisCache, type RedisStatus } from "../../dc_store_redis/mod.ts";
+import { StandaloneRedis } from "../_redis.ts";
+import { until } from "../_servers.ts";
+import { addPayload, bytes, command, OP, RawClient } from "../_wire.ts";
+
+const COMMAND_TIMEOUT_MS = 400;
+// Time an answer may take beyond the command timeout on a loaded machine.
+const SLACK_MS = 1500;
+
+// Clients that keep one ADD or GET in flight each, recording what comes
+// back; any answer later than the timeout allows, or a dropped connection,
+// fails the test through `error`.
+class Traffic {
+  ok = 0;
+  failed = 0;
+  slowest = 0;
+  error: Error | null = null;
+  #stop = false;
+  #done: Promise<void>[] = [];
+
+  constructor(server: Server, clients: number) {
+    for (let k = 0; k < clients; k++) this.#done.push(this.#run(server, k));
+  }
+
+  async #run(server: Server, k: number): Promise<void> {
+    const c = await RawClient.connect(server.addr);
+    try {
+      for (let i = 0; !this.#stop; i++) {
+        const id = `t${k}-${i >> 1}`;
+        const req = i % 2 === 0
+          ? command(i, OP.ADD, addPayload(id, `data-${i}`, 60_000))
+          : command(i, OP.GET, bytes(id));
+        const t0 = Date.now();
+        c.send(req);
+        const a = await c.answer(COMMAND_TIMEOUT_MS + SLACK_MS);
+        this.slowest = Math.max(this.slowest, Date.now() - t0);
+        assert.equal(a.uid, i);
+        const code = a.payload.length === 1 ? a.payload[0] : -1;
+        if (code === 2) {
+          this.failed++;
+        } else {
+          // Stored, or the data: a GET of an id whose ADD failed is a miss.
+          assert.ok(code === 0 || code === -1 || code === 1, `answer ${code}`);
+          this.ok++;
+        }
+      }
+      assert.equal(c.closed, false, "the client is still connected");
+    } catch (err) {
+      this.error ??= err as Error;
+    } finally {
+      c.close();
+    }
+  }
+
+  /** Resolves once `n` more operations succeeded. */
+  async succeeds(n: number, what: string): Promise<void> {
+    const target = this.ok + n;
+    await until(() => this.ok >= target || this.error !== null, 10_000, what);
+    if (this.error) throw this.error;
+  }
+
+  /** Resolves once `n` more operations failed. */
+  async fails(n: number, what: string): Promise<void> {
+    const target = this.failed + n;
+    await until(
+      () => this.failed >= target || this.error !== null,
+      10_000,
+      what,
+    );
+    if (this.error) throw this.error;
+  }
+
+  async stop(): Promise<void> {
+    this.#stop = true;
+    await Promise.all(this.#done);
+    if (this.error) throw this.error;
+  }
+}
+
+describe("our server when Redis goes away", () => {
+  it("Redis stopped mid-traffic: every request answered 2 at once, none dropped; back on its own", async () => {
+    const redis = await StandaloneRedis.start();
+    const statuses: RedisStatus[] = [];
+    const server = await serve({
+      listen: "IP:127.0.0.1:0",
+      cache: redisCache({
+        url: redis.url,
+        commandTimeoutMs: COMMAND_TIMEOUT_MS,
+        onStatus: (s) => statuses.push(s),
+      }),
+    });
+    const traffic = new Traffic(server, 8);
+    try {
+      await traffic.succeeds(200, "traffic before the outage");
+      await redis.server.stop();
+      await traffic.fails(200, "failure answers during the outage");
+      assert.equal(statuses[0]?.state, "down");
+      assert.match(
+        statuses[0].message,
+        /cannot reach Redis at redis:\/\/127\.0\.0\.1:\d+: /,
+      );
+      // Down, the store fails requests at once rather than at the timeout.
+      const failedBefore = traffic.failed;
+      await until(
+        () => traffic.failed >= failedBefore + 100,
+        5000,
+        "fast failures",
+      );
+      await redis.server.start();
+      await traffic.succeeds(200, "traffic after Redis came back");
+      assert.equal(statuses.at(-1)!.state, "up");
+      assert.equal(statuses.length, 2, "one line down, one line up");
+      await traffic.stop();
+      assert.ok(
+        server.stats().storeErrors >= traffic.failed,
+        "each failure counted",
+      );
+    } finally {
+      await traffic.stop().catch(() => {});
+      await server.close();
+      await redis.stop();
+    }
+  });
+
+  it("Redis hung (SIGSTOP): pending requests answered 2 within the command timeout", async () => {
+    const redis = await StandaloneRedis.start();
+    const server = await serve({
+      listen: "IP:127.0.0.1:0",
+      cache: redisCache({
+        url: redis.url,
+        commandTimeoutMs: COMMAND_TIMEOUT_MS,
+      }),
+    });
+    const traffic = new Traffic(server, 8);
+    try {
+      await traffic.succeeds(200, "traffic before the hang");
+      redis.server.signal("SIGSTOP");
+      await traffic.fails(16, "timeouts while Redis is hung");
+      redis.server.signal("SIGCONT");
+      await traffic.succeeds(200, "traffic after Redis woke up");
+      await traffic.stop();
+      assert.ok(
+        traffic.slowest <= COMMAND_TIMEOUT_MS + SLACK_MS,
+        `slowest answer ${traffic.slowest} ms`,
+      );
+    } finally {
+      redis.server.signal("SIGCONT");
+      await traffic.stop().catch(() => {});
+      await server.close();
+      await redis.stop();
+    }
+  });
+
+  it("no Redis at start: the server listens, answers 2 at once, then serves once Redis is up", async () => {
+    const redis = await StandaloneRedis.start();
+    await redis.server.stop();
+    const statuses: RedisStatus[] = [];
+    const server = await serve({
+      listen: "IP:127.0.0.1:0",
+      cache: redisCache({
+        url: redis.url,
+        onStatus: (s) => statuses.push(s),
+      }),
+    });
+    const c = await RawClient.connect(server.addr);
+    try {
+      await until(() => statuses.length > 0, 5000, "the down status");
+      assert.match(statuses[0].message, /ECONNREFUSED/);
+      const t0 = Date.now();
+      c.send(command(1, OP.ADD, addPayload("early", "x", 60_000)));
+      assert.deepEqual((await c.answer()).payload, Uint8Array.of(2));
+      c.send(command(2, OP.GET, bytes("early")));
+      assert.deepEqual((await c.answer()).payload, Uint8Array.of(2));
+      assert.ok(Date.now() - t0 < 1000, "at once");
+      await redis.server.start();
+      await until(
+        async () => {
+          c.send(command(3, OP.ADD, addPayload("late", "x", 60_000)));
+          return (await c.answer()).payload[0] === 0;
+        },
+        10_000,
+        "service once Redis is up",
+      );
+      c.send(command(4, OP.GET, bytes("late")));
+      assert.deepEqual((await c.answer()).payload, bytes("x"));
+    } finally {
+      c.close();
+      await server.close();
+      await redis.stop();
+    }
+  });
+});
