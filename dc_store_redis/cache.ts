@@ -20,6 +20,7 @@ import {
   DC_MAX_TOTAL_DATA,
 } from "../dc_enc/mod.ts";
 import { CommandQueue } from "./_batch.ts";
+import { Deadlines } from "./_deadline.ts";
 import { parseRedisUrl, redactUrl, type RedisTarget } from "./url.ts";
 
 /** Key prefix of a store that names none. */
@@ -154,6 +155,7 @@ export class RedisCache implements DcCache {
   #settle: (() => void) | null = null;
   #nodeError = "";
   #queue: CommandQueue | null = null;
+  #deadlines: Deadlines | null = null;
   #closed = false;
   #up = false;
   #outages = 0;
@@ -206,10 +208,13 @@ export class RedisCache implements DcCache {
   /**
    * Resolves once Redis has answered for the first time (at once if it
    * has). The store needs no waiting: this is for callers who want to know.
+   * Rejects when the Redis client library (ioredis) cannot be loaded.
    */
   ready(): Promise<void> {
     if (this.#up || this.#closed) return Promise.resolve();
-    return new Promise((resolve) => this.#readyWaiters.push(resolve));
+    const up = new Promise<void>((resolve) => this.#readyWaiters.push(resolve));
+    // A client library that cannot be loaded will never connect.
+    return Promise.race([up, this.#loaded.then(() => up)]);
   }
 
   /** Whether the link to Redis is up now. */
@@ -325,6 +330,7 @@ export class RedisCache implements DcCache {
     this.#closed = true;
     this.#up = false;
     this.#made?.disconnect();
+    this.#deadlines?.close();
     this.#settle?.();
     for (const wake of this.#readyWaiters.splice(0)) wake();
   }
@@ -352,7 +358,8 @@ export class RedisCache implements DcCache {
     const c = this.#client;
     if (c === null) return this.#later(command);
     const queue = this.#queue;
-    return queue === null ? command(c) : queue.run(() => command(c));
+    if (queue !== null) return queue.run(() => command(c));
+    return this.#deadlines!.bound(command(c));
   }
 
   // A call made while the client library is still being imported.
@@ -361,7 +368,7 @@ export class RedisCache implements DcCache {
     if (this.#client === null || this.#closed) {
       throw new Error(`the Redis store at ${this.address} is closed`);
     }
-    return command(this.#client);
+    return this.#call(command);
   }
 
   async #start(): Promise<void> {
@@ -435,7 +442,9 @@ export class RedisCache implements DcCache {
     this.#settle = null;
     if (this.#closed) return;
     this.#client = client;
-    if (t.kind !== "cluster") {
+    if (t.kind === "cluster") {
+      this.#deadlines = new Deadlines(common.commandTimeout!);
+    } else {
       // A Cluster refuses an MGET across slots; its GETs go one by one.
       this.#queue = new CommandQueue(
         (k) => client.getBuffer(k),

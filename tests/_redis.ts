@@ -4,7 +4,12 @@
 // 3 replicas. Everything they start is stopped by stop(), even after a
 // failed test.
 
-import { type ChildProcess, execFile, spawn } from "node:child_process";
+import {
+  type ChildProcess,
+  execFile,
+  spawn,
+  spawnSync,
+} from "node:child_process";
 import * as fs from "node:fs";
 import * as net from "node:net";
 import * as path from "node:path";
@@ -13,6 +18,21 @@ import { makeTempDir, removeDir } from "./_servers.ts";
 
 const REDIS = "redis-server";
 const CLI = "redis-cli";
+
+/**
+ * Why the tests that need Redis skip (false when redis-server and
+ * redis-cli are installed; CI installs them).
+ */
+export const REDIS_MISSING: string | false = (() => {
+  for (const cmd of [REDIS, CLI]) {
+    const r = spawnSync(cmd, ["--version"], { encoding: "utf8" });
+    if (r.error || r.status !== 0) {
+      return `${cmd} not found: apt-get install -y redis-server`;
+    }
+  }
+  return false;
+})();
+if (REDIS_MISSING) console.warn(`Redis tests skipped: ${REDIS_MISSING}`);
 
 /**
  * Runs redis-cli with these arguments (and `input` on its stdin, for -x:
@@ -325,6 +345,30 @@ export class RedisCluster {
       },
       timeoutMs,
       "a healthy cluster",
+    );
+  }
+
+  /**
+   * Waits until every replica has every write its master has taken so
+   * far (replication offsets).
+   */
+  async waitReplicated(timeoutMs = 10_000): Promise<void> {
+    const masters = await this.masters();
+    const wanted = await Promise.all(masters.map(async (m) => {
+      const info = await m.cli("INFO", "replication");
+      return Number(/master_repl_offset:(\d+)/.exec(info)![1]);
+    }));
+    await waitFor(
+      async () => {
+        for (const [i, m] of masters.entries()) {
+          const info = await m.cli("INFO", "replication");
+          const replica = /slave0:.*offset=(\d+)/.exec(info);
+          if (replica === null || Number(replica[1]) < wanted[i]) return false;
+        }
+        return true;
+      },
+      timeoutMs,
+      "the replicas to catch up",
     );
   }
 

@@ -10,7 +10,7 @@ import {
   redisCache,
   type RedisStatus,
 } from "../../dc_store_redis/mod.ts";
-import { StandaloneRedis } from "../_redis.ts";
+import { REDIS_MISSING, StandaloneRedis } from "../_redis.ts";
 import { until } from "../_servers.ts";
 
 const te = new TextEncoder();
@@ -18,7 +18,7 @@ const id = (s: string) => te.encode(s);
 // Plain bytes of an answer (the store hands out Buffers, a Uint8Array kind).
 const u8 = (x: Uint8Array | null) => x === null ? null : new Uint8Array(x);
 
-describe("RedisCache on a standalone Redis", () => {
+describe("RedisCache on a standalone Redis", { skip: REDIS_MISSING }, () => {
   let redis: StandaloneRedis;
   let cache: RedisCache;
   before(async () => {
@@ -217,7 +217,7 @@ describe("RedisCache on a standalone Redis", () => {
   });
 });
 
-describe("RedisCache without Redis", () => {
+describe("RedisCache without Redis", { skip: REDIS_MISSING }, () => {
   it("fails every call at once, says why once, and recovers on its own", async () => {
     const redis = await StandaloneRedis.start();
     await redis.server.stop();

@@ -5,87 +5,16 @@
 
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { serve, type Server } from "../../dc_server/mod.ts";
+import { serve } from "../../dc_server/mod.ts";
 import { redisCache, type RedisStatus } from "../../dc_store_redis/mod.ts";
-import { StandaloneRedis } from "../_redis.ts";
+import { REDIS_MISSING, StandaloneRedis } from "../_redis.ts";
 import { until } from "../_servers.ts";
 import { addPayload, bytes, command, OP, RawClient } from "../_wire.ts";
+import { SLACK_MS, Traffic } from "./_traffic.ts";
 
 const COMMAND_TIMEOUT_MS = 400;
-// Time an answer may take beyond the command timeout on a loaded machine.
-const SLACK_MS = 1500;
 
-// Clients that keep one ADD or GET in flight each, recording what comes
-// back; any answer later than the timeout allows, or a dropped connection,
-// fails the test through `error`.
-class Traffic {
-  ok = 0;
-  failed = 0;
-  slowest = 0;
-  error: Error | null = null;
-  #stop = false;
-  #done: Promise<void>[] = [];
-
-  constructor(server: Server, clients: number) {
-    for (let k = 0; k < clients; k++) this.#done.push(this.#run(server, k));
-  }
-
-  async #run(server: Server, k: number): Promise<void> {
-    const c = await RawClient.connect(server.addr);
-    try {
-      for (let i = 0; !this.#stop; i++) {
-        const id = `t${k}-${i >> 1}`;
-        const req = i % 2 === 0
-          ? command(i, OP.ADD, addPayload(id, `data-${i}`, 60_000))
-          : command(i, OP.GET, bytes(id));
-        const t0 = Date.now();
-        c.send(req);
-        const a = await c.answer(COMMAND_TIMEOUT_MS + SLACK_MS);
-        this.slowest = Math.max(this.slowest, Date.now() - t0);
-        assert.equal(a.uid, i);
-        const code = a.payload.length === 1 ? a.payload[0] : -1;
-        if (code === 2) {
-          this.failed++;
-        } else {
-          // Stored, or the data: a GET of an id whose ADD failed is a miss.
-          assert.ok(code === 0 || code === -1 || code === 1, `answer ${code}`);
-          this.ok++;
-        }
-      }
-      assert.equal(c.closed, false, "the client is still connected");
-    } catch (err) {
-      this.error ??= err as Error;
-    } finally {
-      c.close();
-    }
-  }
-
-  /** Resolves once `n` more operations succeeded. */
-  async succeeds(n: number, what: string): Promise<void> {
-    const target = this.ok + n;
-    await until(() => this.ok >= target || this.error !== null, 10_000, what);
-    if (this.error) throw this.error;
-  }
-
-  /** Resolves once `n` more operations failed. */
-  async fails(n: number, what: string): Promise<void> {
-    const target = this.failed + n;
-    await until(
-      () => this.failed >= target || this.error !== null,
-      10_000,
-      what,
-    );
-    if (this.error) throw this.error;
-  }
-
-  async stop(): Promise<void> {
-    this.#stop = true;
-    await Promise.all(this.#done);
-    if (this.error) throw this.error;
-  }
-}
-
-describe("our server when Redis goes away", () => {
+describe("our server when Redis goes away", { skip: REDIS_MISSING }, () => {
   it("Redis stopped mid-traffic: every request answered 2 at once, none dropped; back on its own", async () => {
     const redis = await StandaloneRedis.start();
     const statuses: RedisStatus[] = [];
@@ -97,7 +26,7 @@ describe("our server when Redis goes away", () => {
         onStatus: (s) => statuses.push(s),
       }),
     });
-    const traffic = new Traffic(server, 8);
+    const traffic = new Traffic(server, 8, COMMAND_TIMEOUT_MS);
     try {
       await traffic.succeeds(200, "traffic before the outage");
       await redis.server.stop();
@@ -139,7 +68,7 @@ describe("our server when Redis goes away", () => {
         commandTimeoutMs: COMMAND_TIMEOUT_MS,
       }),
     });
-    const traffic = new Traffic(server, 8);
+    const traffic = new Traffic(server, 8, COMMAND_TIMEOUT_MS);
     try {
       await traffic.succeeds(200, "traffic before the hang");
       redis.server.signal("SIGSTOP");

@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { serve } from "../../dc_server/mod.ts";
 import { redisCache } from "../../dc_store_redis/mod.ts";
 import { describeReplays } from "../_golden.ts";
-import { StandaloneRedis } from "../_redis.ts";
+import { REDIS_MISSING, StandaloneRedis } from "../_redis.ts";
 import { until } from "../_servers.ts";
 import {
   addPayload,
@@ -20,7 +20,7 @@ import {
   RawClient,
 } from "../_wire.ts";
 
-describe("our server on a Redis store", () => {
+describe("our server on a Redis store", { skip: REDIS_MISSING }, () => {
   let redis: StandaloneRedis;
   before(async () => {
     redis = await StandaloneRedis.start();
