@@ -14,8 +14,12 @@ import * as https from "node:https";
 import { constants } from "node:crypto";
 import { Buffer } from "node:buffer";
 import process from "node:process";
-import { DC_CTX_FLAG_PERSISTENT, DcCtx } from "../dist/dc_client/mod.js";
-import { useSessionCache } from "../dist/tls/mod.js";
+// The npm build is loaded by URL: `deno task check` runs before any build,
+// and a static import of dist/ would fail it on a fresh clone.
+const dist = (entry) =>
+  new URL(`../dist/${entry}/mod.js`, import.meta.url).href;
+const { DC_CTX_FLAG_PERSISTENT, DcCtx } = await import(dist("dc_client"));
+const { useSessionCache } = await import(dist("tls"));
 
 const [mode, port, certFile, keyFile, cacheAddr] = process.argv.slice(2);
 const server = https.createServer({
