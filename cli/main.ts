@@ -22,6 +22,7 @@ import process from "node:process";
 import { DistcacheError } from "@distcache/distcache/nal";
 import { runClient } from "./client.ts";
 import { UsageError } from "./flags.ts";
+import { closeInspectorSignal } from "./no_inspector.ts";
 import { runServer } from "./server.ts";
 import { runSnoop } from "./snoop.ts";
 import { runTest } from "./test.ts";
@@ -32,6 +33,10 @@ const COMMANDS: Record<string, (args: readonly string[]) => Promise<number>> = {
   snoop: runSnoop,
   test: runTest,
 };
+
+// The tools that run for long and serve others: never with a debugger
+// that SIGUSR1 could open.
+const SERVICES = new Set(["server", "client", "snoop"]);
 
 const HELP = `usage: distcache <command> [flags]
 
@@ -56,6 +61,7 @@ Run "distcache <command> -h" for the flags of a command.`;
  * ```
  */
 export async function main(argv: readonly string[]): Promise<number> {
+  const guard = closeInspectorSignal();
   const [command, ...args] = argv;
   if (
     command === undefined || command === "-h" || command === "--help" ||
@@ -68,6 +74,15 @@ export async function main(argv: readonly string[]): Promise<number> {
   if (run === undefined) {
     console.error(
       `distcache: unknown command "${command}" (server, client, snoop or test)`,
+    );
+    return 1;
+  }
+  if (!guard.closed && SERVICES.has(command)) {
+    console.error(
+      `distcache ${command}: refusing to start: SIGUSR1 would open the ` +
+        `runtime's inspector on 127.0.0.1:9229 (any local user could then ` +
+        `run code in this process) and it cannot be set to ignored: ` +
+        guard.reason,
     );
     return 1;
   }

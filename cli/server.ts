@@ -137,7 +137,8 @@ export const SERVER_FLAGS: FlagSpec[] = [
   {
     name: "killable",
     kind: "bool",
-    help: "exit cleanly on SIGUSR1/SIGUSR2 (ignored otherwise)",
+    help:
+      "exit cleanly on SIGUSR2 and, except under Deno, SIGUSR1 (ignored otherwise)",
   },
 ];
 

@@ -2,8 +2,11 @@
 // runtime as the test (deno run / bun / node), and wait on their output.
 
 import { type ChildProcess, spawn } from "node:child_process";
+import * as fs from "node:fs";
 import process from "node:process";
+import { after, before } from "node:test";
 import { fileURLToPath } from "node:url";
+import { makeTempDir, removeDir } from "./_servers.ts";
 
 // Under Node the suite runs compiled (scripts/test_node.mjs): there the
 // CLI is the compiled bin entry, as `npx distcache` runs it (Node 20 has no
@@ -51,6 +54,8 @@ export class CliProcess {
   readonly child: ChildProcess;
   stdout = "";
   stderr = "";
+  /** When it was spawned (Date.now()): its age is at least the time since. */
+  readonly spawnedAt: number = Date.now();
   readonly exited: Promise<number>;
   #waiters: (() => void)[] = [];
   #group = false;
@@ -164,4 +169,65 @@ export async function runCli(
   const p = new CliProcess(args, binary);
   const code = await p.exited;
   return { code, stdout: p.stdout, stderr: p.stderr };
+}
+
+/** The address a tool prints in its "listening on <addr>" line. */
+export const LISTENING: RegExp = /listening on ([^\s,]+)/;
+
+/**
+ * The temporary directory and the CLI processes of one `describe` block:
+ * made before its tests, and after them every process still running is
+ * killed and the directory removed. Construct it inside `describe`.
+ */
+export class CliSandbox {
+  /** The temporary directory (set once the block's tests start). */
+  dir = "";
+  readonly #procs: CliProcess[] = [];
+
+  constructor(prefix: string) {
+    before(() => {
+      this.dir = makeTempDir(prefix);
+    });
+    after(() => {
+      for (const p of this.#procs) {
+        if (p.child.exitCode === null) p.signal("SIGKILL");
+      }
+      removeDir(this.dir);
+    });
+  }
+
+  /** Kills `proc` after the block if it still runs; returns it. */
+  track(proc: CliProcess): CliProcess {
+    this.#procs.push(proc);
+    return proc;
+  }
+
+  /** Starts `distcache <args>` and waits for its "listening on" line. */
+  async start(args: readonly string[]): Promise<CliProcess> {
+    const proc = this.track(new CliProcess(args));
+    await proc.waitFor(LISTENING);
+    return proc;
+  }
+}
+
+/** The address a started tool listens on. */
+export function listenAddr(proc: CliProcess): string {
+  return LISTENING.exec(proc.stdout)![1];
+}
+
+/**
+ * Runs `distcache <tool> -daemon -pidfile <pidfile> <args>`; resolves with
+ * the background process's id, read from the pidfile, once the foreground
+ * one exited 0 (it throws the tool's stderr otherwise).
+ */
+export async function startDaemon(
+  tool: string,
+  pidfile: string,
+  args: readonly string[],
+): Promise<number> {
+  const res = await runCli([tool, "-daemon", "-pidfile", pidfile, ...args]);
+  if (res.code !== 0) {
+    throw new Error(`${tool} -daemon exited ${res.code}: ${res.stderr}`);
+  }
+  return Number(fs.readFileSync(pidfile, "utf8").trim());
 }

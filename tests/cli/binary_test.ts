@@ -7,7 +7,9 @@ import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { CliProcess, runCli, SOURCE_ROOT } from "../_cli.ts";
+import { HAVE_PROC } from "../_proc.ts";
 import { makeTempDir, removeDir } from "../_servers.ts";
+import { checkNoInspector } from "../_usr1.ts";
 
 const ROOT = SOURCE_ROOT;
 
@@ -36,7 +38,7 @@ describe("single binary (bun build --compile)", () => {
   });
   after(() => removeDir(tmp));
 
-  it("runs server and test", async () => {
+  it("runs server and test; SIGUSR1 opens no inspector", async () => {
     assert.ok(fs.statSync(binary).mode & 0o100, "built and executable");
     const sock = `UNIX:${path.join(tmp, "bin.sock")}`;
     const server = new CliProcess([
@@ -58,6 +60,7 @@ describe("single binary (bun build --compile)", () => {
       ], binary);
       assert.equal(res.code, 0, res.stderr);
       assert.match(res.stdout, /5000 operations/);
+      if (HAVE_PROC) await checkNoInspector(server, sock);
     } finally {
       assert.ok(await server.stop(), "clean shutdown");
     }

@@ -1,14 +1,15 @@
 // The tools as operators run them: real processes, under the runtime that
 // runs this test.
 
-import { after, before, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import process from "node:process";
 import { DC_CTX_FLAG_PERSISTENT, DcCtx } from "../../dc_client/mod.ts";
-import { CliProcess, runCli } from "../_cli.ts";
-import { makeTempDir, removeDir, until } from "../_servers.ts";
+import { CliProcess, CliSandbox, runCli, startDaemon } from "../_cli.ts";
+import { alive } from "../_proc.ts";
+import { until } from "../_servers.ts";
 import { bytes, frame, OP, RawClient } from "../_wire.ts";
 
 const LISTENING = /listening on (\S+)/;
@@ -21,34 +22,15 @@ async function startServer(
   return { proc, addr: LISTENING.exec(proc.stdout)![1] };
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 describe("distcache tools end to end", () => {
-  let tmp = "";
-  const procs: CliProcess[] = [];
-  before(() => {
-    tmp = makeTempDir("distcache-e2e-");
-  });
-  after(() => {
-    for (const p of procs) {
-      if (p.child.exitCode === null) p.signal("SIGKILL");
-    }
-    removeDir(tmp);
-  });
+  const box = new CliSandbox("distcache-e2e-");
 
   for (const transport of ["UNIX", "TCP"] as const) {
     for (const persistent of [true, false]) {
       const mode = persistent ? "persistent" : "per-operation";
       it(`server + test over ${transport}, ${mode} connections, 20000 operations`, async () => {
         const listen = transport === "UNIX"
-          ? `UNIX:${path.join(tmp, `s-${mode}.sock`)}`
+          ? `UNIX:${path.join(box.dir, `s-${mode}.sock`)}`
           : "IP:127.0.0.1:0";
         const { proc, addr } = await startServer([
           "-listen",
@@ -56,7 +38,7 @@ describe("distcache tools end to end", () => {
           "-sessions",
           "10000",
         ]);
-        procs.push(proc);
+        box.track(proc);
         const args = [
           "test",
           "-connect",
@@ -84,10 +66,10 @@ describe("distcache tools end to end", () => {
   }
 
   it("test -> client proxy -> server; the proxy answers 2 while the server is down and recovers", async () => {
-    const serverAddr = `UNIX:${path.join(tmp, "px-server.sock")}`;
-    const proxyAddr = `UNIX:${path.join(tmp, "px-proxy.sock")}`;
+    const serverAddr = `UNIX:${path.join(box.dir, "px-server.sock")}`;
+    const proxyAddr = `UNIX:${path.join(box.dir, "px-proxy.sock")}`;
     let server = await startServer(["-listen", serverAddr]);
-    procs.push(server.proc);
+    box.track(server.proc);
     const proxy = new CliProcess([
       "client",
       "-listen",
@@ -97,7 +79,7 @@ describe("distcache tools end to end", () => {
       "-retry",
       "300",
     ]);
-    procs.push(proxy);
+    box.track(proxy);
     await proxy.waitFor(LISTENING);
     const through = await runCli([
       "test",
@@ -123,7 +105,7 @@ describe("distcache tools end to end", () => {
     }
 
     server = await startServer(["-listen", serverAddr]);
-    procs.push(server.proc);
+    box.track(server.proc);
     const ctx = await DcCtx.create(proxyAddr, DC_CTX_FLAG_PERSISTENT);
     try {
       await until(
@@ -142,10 +124,10 @@ describe("distcache tools end to end", () => {
   });
 
   it("test -> snoop -> server: same results as direct, one line per command", async () => {
-    const serverAddr = `UNIX:${path.join(tmp, "sn-server.sock")}`;
-    const snoopAddr = `UNIX:${path.join(tmp, "sn-snoop.sock")}`;
+    const serverAddr = `UNIX:${path.join(box.dir, "sn-server.sock")}`;
+    const snoopAddr = `UNIX:${path.join(box.dir, "sn-snoop.sock")}`;
     const server = await startServer(["-listen", serverAddr]);
-    procs.push(server.proc);
+    box.track(server.proc);
     const snoop = new CliProcess([
       "snoop",
       "-listen",
@@ -153,7 +135,7 @@ describe("distcache tools end to end", () => {
       "-server",
       serverAddr,
     ]);
-    procs.push(snoop);
+    box.track(snoop);
     await snoop.waitFor(LISTENING);
     const direct = await runCli([
       "test",
@@ -186,20 +168,14 @@ describe("distcache tools end to end", () => {
   });
 
   it("-daemon -pidfile detaches; SIGTERM stops it and removes the socket; -sockperms sets the mode", async () => {
-    const sock = path.join(tmp, "daemon.sock");
-    const pidfile = path.join(tmp, "daemon.pid");
-    const res = await runCli([
-      "server",
-      "-daemon",
-      "-pidfile",
-      pidfile,
+    const sock = path.join(box.dir, "daemon.sock");
+    const pidfile = path.join(box.dir, "daemon.pid");
+    const pid = await startDaemon("server", pidfile, [
       "-listen",
       `UNIX:${sock}`,
       "-sockperms",
       "600",
     ]);
-    assert.equal(res.code, 0, res.stderr);
-    const pid = Number(fs.readFileSync(pidfile, "utf8").trim());
     assert.ok(pid > 0 && alive(pid), "the pidfile holds a live pid");
     assert.equal(fs.statSync(sock).mode & 0o777, 0o600);
     const ctx = await DcCtx.create(`UNIX:${sock}`);
@@ -216,15 +192,15 @@ describe("distcache tools end to end", () => {
   it("-user nobody serves as nobody and still removes its socket file", {
     skip: root ? false : "needs root",
   }, async () => {
-    const sock = path.join(tmp, "user.sock");
-    fs.chmodSync(tmp, 0o1777);
+    const sock = path.join(box.dir, "user.sock");
+    fs.chmodSync(box.dir, 0o1777);
     const { proc, addr } = await startServer([
       "-listen",
       `UNIX:${sock}`,
       "-user",
       "nobody",
     ]);
-    procs.push(proc);
+    box.track(proc);
     const status = fs.readFileSync(`/proc/${proc.child.pid}/status`, "utf8");
     const uid = Number(/^Uid:\s+(\d+)/m.exec(status)![1]);
     assert.notEqual(uid, 0, "no longer root");
@@ -235,12 +211,12 @@ describe("distcache tools end to end", () => {
     assert.equal(fs.existsSync(sock), false, "socket file removed");
   });
 
-  it("-killable: SIGUSR1 stops the server; without it SIGUSR1 is ignored", async () => {
+  it("-killable: SIGUSR1 (SIGUSR2 under Deno) stops the server; without it SIGUSR1 is ignored", async () => {
     const plain = await startServer([
       "-listen",
-      `UNIX:${path.join(tmp, "k1.sock")}`,
+      `UNIX:${path.join(box.dir, "k1.sock")}`,
     ]);
-    procs.push(plain.proc);
+    box.track(plain.proc);
     plain.proc.signal("SIGUSR1");
     const ctx = await DcCtx.create(plain.addr);
     assert.equal(
@@ -252,12 +228,22 @@ describe("distcache tools end to end", () => {
     assert.ok(await plain.proc.stop("SIGTERM"), "clean shutdown");
     const killable = await startServer([
       "-listen",
-      `UNIX:${path.join(tmp, "k2.sock")}`,
+      `UNIX:${path.join(box.dir, "k2.sock")}`,
       "-killable",
     ]);
-    procs.push(killable.proc);
-    assert.ok(await killable.proc.stop("SIGUSR1"), "clean shutdown");
-    assert.equal(fs.existsSync(path.join(tmp, "k2.sock")), false);
+    box.track(killable.proc);
+    if ("Deno" in globalThis) {
+      // Under Deno SIGUSR1 is ignored outright (it would open Deno's
+      // inspector), so -killable there stops on SIGUSR2 only.
+      killable.proc.signal("SIGUSR1");
+      const c = await DcCtx.create(killable.addr);
+      assert.equal(await c.addSession("usr1", "ignored", 60_000), true);
+      c.close();
+      assert.ok(await killable.proc.stop("SIGUSR2"), "clean shutdown");
+    } else {
+      assert.ok(await killable.proc.stop("SIGUSR1"), "clean shutdown");
+    }
+    assert.equal(fs.existsSync(path.join(box.dir, "k2.sock")), false);
   });
 
   const BAD: [string[], RegExp][] = [
