@@ -5,7 +5,12 @@
  */
 
 import { type FlagSpec, parseFlags, usage, UsageError } from "./flags.ts";
-import { daemonize, isDaemonChild, superviseService } from "./ops.ts";
+import {
+  daemonize,
+  isDaemonChild,
+  prepareService,
+  superviseService,
+} from "./ops.ts";
 import { DEFAULT_PROXY_ADDRESS, startProxy } from "./proxy.ts";
 import { DAEMON_FLAGS } from "./server.ts";
 
@@ -68,6 +73,7 @@ export async function runClient(args: readonly string[]): Promise<number> {
     return await daemonize(["client", ...args]);
   }
   const quiet = flags.daemon === true;
+  const plan = prepareService(flags);
   const proxy = await startProxy({
     listen: (flags.listen as string | undefined) ?? DEFAULT_PROXY_ADDRESS,
     server: flags.server as string,
@@ -77,6 +83,7 @@ export async function runClient(args: readonly string[]): Promise<number> {
   });
   return await superviseService(proxy, {
     flags,
+    plan,
     name: "distcache client",
     banner:
       `distcache client listening on ${proxy.addr}, server ${flags.server}`,

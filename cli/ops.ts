@@ -8,9 +8,19 @@
 
 import { spawn } from "node:child_process";
 import * as fs from "node:fs";
+import * as path from "node:path";
 import process from "node:process";
-import { UsageError } from "./flags.ts";
+import { type FlagValues, UsageError } from "./flags.ts";
+import { claimPidfile, type Pidfile } from "./pidfile.ts";
 import { selfCommand } from "./self.ts";
+import {
+  canRemove,
+  type Credentials,
+  groupId,
+  planUserSwitch,
+  switchUser,
+  userId,
+} from "./users.ts";
 
 /** Set in the environment of the background copy `-daemon` starts. */
 const DAEMON_ENV = "DISTCACHE_DAEMON_CHILD";
@@ -76,22 +86,6 @@ export function signalDaemonReady(): void {
   process.stdout.write(`${READY}\n`);
 }
 
-/** Writes the process id to `path` (replacing the file). */
-export function writePidfile(path: string): void {
-  fs.writeFileSync(path, `${process.pid}\n`);
-}
-
-/** Removes a pidfile written by this process, if it is still ours. */
-export function removePidfile(path: string): void {
-  try {
-    if (fs.readFileSync(path, "utf8").trim() === String(process.pid)) {
-      fs.unlinkSync(path);
-    }
-  } catch {
-    // Gone already, or never written: nothing to remove.
-  }
-}
-
 /** Owner, group and mode to give a UNIX socket file. */
 export interface SocketFileOptions {
   /** User name or numeric uid. */
@@ -126,39 +120,11 @@ export function applySocketFile(
   if (opts.owner !== undefined || opts.group !== undefined) {
     const uid = opts.owner === undefined
       ? -1
-      : lookupId(opts.owner, "/etc/passwd", "-sockowner");
+      : userId(opts.owner, "-sockowner");
     const gid = opts.group === undefined
       ? -1
-      : lookupId(opts.group, "/etc/group", "-sockgroup");
+      : groupId(opts.group, "-sockgroup");
     fs.chownSync(path, uid, gid);
-  }
-}
-
-/**
- * Drops root privileges to `user` (`-user`), after listening.
- *
- * @throws {UsageError} when the user is unknown or this runtime cannot
- *   change its user.
- */
-export function dropPrivileges(user: string): void {
-  const uid = lookupId(user, "/etc/passwd", "-user");
-  const gid = primaryGroup(user);
-  const p = process as unknown as {
-    setgid?: (id: number) => void;
-    setuid?: (id: number) => void;
-  };
-  if (typeof p.setuid !== "function" || typeof p.setgid !== "function") {
-    throw new UsageError(
-      "flag -user: this runtime cannot change the process user",
-    );
-  }
-  try {
-    if (gid >= 0) p.setgid(gid);
-    p.setuid(uid);
-  } catch (err) {
-    throw new UsageError(
-      `flag -user: cannot become "${user}": ${(err as Error).message}`,
-    );
   }
 }
 
@@ -186,38 +152,6 @@ export function onSignals(
   };
 }
 
-// A numeric id, or the id of a name in /etc/passwd or /etc/group.
-function lookupId(name: string, file: string, flag: string): number {
-  if (/^[0-9]+$/.test(name)) return Number(name);
-  const entry = readEntries(file).find((fields) => fields[0] === name);
-  if (entry === undefined) {
-    throw new UsageError(
-      `flag ${flag}: unknown ${
-        file === "/etc/group" ? "group" : "user"
-      } "${name}"`,
-    );
-  }
-  return Number(entry[2]);
-}
-
-function primaryGroup(user: string): number {
-  const entry = readEntries("/etc/passwd").find((fields) =>
-    fields[0] === user || fields[2] === user
-  );
-  return entry === undefined ? -1 : Number(entry[3]);
-}
-
-function readEntries(file: string): string[][] {
-  try {
-    return fs.readFileSync(file, "utf8").split("\n").filter((l) =>
-      l && !l.startsWith("#")
-    )
-      .map((l) => l.split(":"));
-  } catch {
-    return [];
-  }
-}
-
 /** A long-running service as the tools start it. */
 export interface Service {
   /** The address it listens on. */
@@ -228,10 +162,48 @@ export interface Service {
   close(): Promise<void>;
 }
 
+/**
+ * What the operator's flags ask of a service that can fail, done before it
+ * listens: the pidfile claimed, the `-user` switch checked. A second server
+ * given the same pidfile thus stops here, without touching the first one's
+ * socket.
+ */
+export interface ServicePlan {
+  /** The claimed `-pidfile`, removed at exit. */
+  readonly pidfile: Pidfile | null;
+  /** Who `-user` becomes once listening. */
+  readonly user: Credentials | null;
+}
+
+/**
+ * Checks and claims what `flags` ask for (`-user`, `-pidfile`), before the
+ * service starts listening.
+ *
+ * @throws {UsageError} for a `-user` that cannot be switched to.
+ * @throws {PidfileError} for a pidfile that cannot be claimed.
+ */
+export function prepareService(flags: FlagValues): ServicePlan {
+  const user = flags.user === undefined
+    ? null
+    : planUserSwitch(flags.user as string);
+  if (flags.sockowner !== undefined) {
+    userId(flags.sockowner as string, "-sockowner");
+  }
+  if (flags.sockgroup !== undefined) {
+    groupId(flags.sockgroup as string, "-sockgroup");
+  }
+  const pidfile = flags.pidfile === undefined
+    ? null
+    : claimPidfile(flags.pidfile as string);
+  return { pidfile, user };
+}
+
 /** What {@linkcode superviseService} does around a started service. */
 export interface SuperviseOptions {
-  /** Parsed flags (`pidfile`, `user`, `sockowner`, `sockgroup`, `sockperms`). */
-  flags: Record<string, string | number | boolean>;
+  /** Parsed flags (`sockowner`, `sockgroup`, `sockperms`). */
+  flags: FlagValues;
+  /** What {@linkcode prepareService} made of the flags. */
+  plan: ServicePlan;
   /** Line printed once serving (foreground only). */
   banner: string;
   /** Name printed with "stopped" after a clean shutdown (foreground only). */
@@ -244,28 +216,32 @@ export interface SuperviseOptions {
 
 /**
  * Runs a started service as an operator expects: socket file ownership and
- * mode, dropping privileges, the pidfile, clean shutdown on SIGINT/SIGTERM,
- * telling a waiting `-daemon` parent it is ready. Resolves with the exit code
- * once the service stopped.
+ * mode, dropping privileges, clean shutdown on SIGINT/SIGTERM, the pidfile
+ * removed after, telling a waiting `-daemon` parent it is ready. Resolves
+ * with the exit code once the service stopped.
  */
 export async function superviseService(
   service: Service,
   opts: SuperviseOptions,
 ): Promise<number> {
-  const flags = opts.flags;
-  const pidfile = flags.pidfile as string | undefined;
+  const { flags, plan } = opts;
   try {
+    const unix = service.addr.startsWith("UNIX:");
     // A server that became -user could not remove a root-owned socket file
     // from a sticky directory such as /tmp at exit: hand the file over.
-    const owner = flags.sockowner ??
-      (service.addr.startsWith("UNIX:") ? flags.user : undefined);
     applySocketFile(service.addr, {
-      owner: owner as string | undefined,
+      owner: (flags.sockowner as string | undefined) ??
+        (unix && plan.user !== null ? String(plan.user.uid) : undefined),
       group: flags.sockgroup as string | undefined,
       perms: flags.sockperms as number | undefined,
     });
-    if (flags.user !== undefined) dropPrivileges(flags.user as string);
-    if (pidfile !== undefined) writePidfile(pidfile);
+    if (plan.user !== null) {
+      warnLeftBehind(plan.user, [
+        ...(unix ? [service.addr.slice(5)] : []),
+        ...(plan.pidfile === null ? [] : [plan.pidfile.path]),
+      ]);
+      switchUser(plan.user);
+    }
   } catch (err) {
     await service.close();
     throw err;
@@ -288,7 +264,22 @@ export async function superviseService(
   await service.finished;
   clearInterval(timer);
   stopSignals();
-  if (pidfile !== undefined) removePidfile(pidfile);
+  plan.pidfile?.release();
   if (!isDaemonChild()) console.log(`${opts.name} stopped`);
   return 0;
+}
+
+// Says, before switching user, which files the user will not be able to
+// remove at exit (a directory it cannot write); they are left behind, and
+// the next start replaces them.
+function warnLeftBehind(user: Credentials, files: string[]): void {
+  for (const file of files) {
+    if (!canRemove(file, user)) {
+      console.error(
+        `warning: as user "${user.name}" this process cannot remove ${file} ` +
+          `at exit (${path.dirname(file)} is not writable by that user); ` +
+          `it will be left behind`,
+      );
+    }
+  }
 }

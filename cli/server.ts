@@ -11,7 +11,12 @@ import {
   serve,
 } from "@distcache/distcache/dc_server";
 import { type FlagSpec, parseFlags, usage, UsageError } from "./flags.ts";
-import { daemonize, isDaemonChild, superviseService } from "./ops.ts";
+import {
+  daemonize,
+  isDaemonChild,
+  prepareService,
+  superviseService,
+} from "./ops.ts";
 import { StatsLine } from "./stats_line.ts";
 import { openStore, STORE_FLAGS } from "./store.ts";
 
@@ -176,6 +181,7 @@ export async function runServer(args: readonly string[]): Promise<number> {
       );
     }
   }
+  const plan = prepareService(flags);
   const store = await openStore(flags, (text) => {
     if (!quiet) console.error(`distcache server: ${text}`);
   });
@@ -192,6 +198,7 @@ export async function runServer(args: readonly string[]): Promise<number> {
   const line = new StatsLine((flags.progress as number | undefined) ?? 0);
   return await superviseService(server, {
     flags,
+    plan,
     name: "distcache server",
     banner: `distcache server listening on ${server.addr} (${
       store !== null

@@ -1,7 +1,7 @@
 // Test helpers that run the distcache CLI as real processes, with the same
 // runtime as the test (deno run / bun / node), and wait on their output.
 
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import * as fs from "node:fs";
 import process from "node:process";
 import { after, before } from "node:test";
@@ -161,14 +161,31 @@ export class CliProcess {
   }
 }
 
-/** Runs `distcache <args>` to completion. */
+/**
+ * Runs `distcache <args>` to completion; a process still running after
+ * `timeoutMs` is killed and the promise rejects.
+ */
 export async function runCli(
   args: readonly string[],
   binary?: string,
+  timeoutMs = 60_000,
 ): Promise<{ code: number; stdout: string; stderr: string }> {
   const p = new CliProcess(args, binary);
-  const code = await p.exited;
-  return { code, stdout: p.stdout, stderr: p.stderr };
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      p.signal("SIGKILL");
+      reject(
+        new Error(`still running after ${timeoutMs} ms: ${args.join(" ")}`),
+      );
+    }, timeoutMs);
+  });
+  try {
+    const code = await Promise.race([p.exited, late]);
+    return { code, stdout: p.stdout, stderr: p.stderr };
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** The address a tool prints in its "listening on <addr>" line. */
@@ -183,6 +200,7 @@ export class CliSandbox {
   /** The temporary directory (set once the block's tests start). */
   dir = "";
   readonly #procs: CliProcess[] = [];
+  readonly #daemons: number[] = [];
 
   constructor(prefix: string) {
     before(() => {
@@ -192,8 +210,26 @@ export class CliSandbox {
       for (const p of this.#procs) {
         if (p.child.exitCode === null) p.signal("SIGKILL");
       }
+      for (const pid of this.#daemons) {
+        try {
+          process.kill(pid, "SIGKILL");
+        } catch {
+          // Stopped by the test already.
+        }
+      }
       removeDir(this.dir);
     });
+  }
+
+  /** {@linkcode startDaemon}, with the daemon killed after the block. */
+  async startDaemon(
+    tool: string,
+    pidfile: string,
+    args: readonly string[],
+  ): Promise<number> {
+    const pid = await startDaemon(tool, pidfile, args);
+    this.#daemons.push(pid);
+    return pid;
   }
 
   /** Kills `proc` after the block if it still runs; returns it. */
@@ -230,4 +266,14 @@ export async function startDaemon(
     throw new Error(`${tool} -daemon exited ${res.code}: ${res.stderr}`);
   }
   return Number(fs.readFileSync(pidfile, "utf8").trim());
+}
+
+/** Whether `command --version` runs here (a tool on PATH). */
+export function haveCommand(command: string): boolean {
+  try {
+    execFileSync(command, ["--version"], { stdio: "ignore" });
+    return true;
+  } catch {
+    return false;
+  }
 }

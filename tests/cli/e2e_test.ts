@@ -7,7 +7,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import process from "node:process";
 import { DC_CTX_FLAG_PERSISTENT, DcCtx } from "../../dc_client/mod.ts";
-import { CliProcess, CliSandbox, runCli, startDaemon } from "../_cli.ts";
+import { CliProcess, CliSandbox, runCli } from "../_cli.ts";
 import { alive } from "../_proc.ts";
 import { until } from "../_servers.ts";
 import { bytes, frame, OP, RawClient } from "../_wire.ts";
@@ -170,7 +170,7 @@ describe("distcache tools end to end", () => {
   it("-daemon -pidfile detaches; SIGTERM stops it and removes the socket; -sockperms sets the mode", async () => {
     const sock = path.join(box.dir, "daemon.sock");
     const pidfile = path.join(box.dir, "daemon.pid");
-    const pid = await startDaemon("server", pidfile, [
+    const pid = await box.startDaemon("server", pidfile, [
       "-listen",
       `UNIX:${sock}`,
       "-sockperms",
@@ -185,30 +185,6 @@ describe("distcache tools end to end", () => {
     await until(() => !alive(pid), 5000, "the daemon to exit");
     assert.equal(fs.existsSync(sock), false, "socket file removed");
     assert.equal(fs.existsSync(pidfile), false, "pidfile removed");
-  });
-
-  // Changing user needs root; as anyone else the flag can only fail.
-  const root = process.getuid?.() === 0;
-  it("-user nobody serves as nobody and still removes its socket file", {
-    skip: root ? false : "needs root",
-  }, async () => {
-    const sock = path.join(box.dir, "user.sock");
-    fs.chmodSync(box.dir, 0o1777);
-    const { proc, addr } = await startServer([
-      "-listen",
-      `UNIX:${sock}`,
-      "-user",
-      "nobody",
-    ]);
-    box.track(proc);
-    const status = fs.readFileSync(`/proc/${proc.child.pid}/status`, "utf8");
-    const uid = Number(/^Uid:\s+(\d+)/m.exec(status)![1]);
-    assert.notEqual(uid, 0, "no longer root");
-    const ctx = await DcCtx.create(addr);
-    assert.equal(await ctx.addSession("u", "as nobody", 60_000), true);
-    ctx.close();
-    assert.ok(await proc.stop(), "clean shutdown");
-    assert.equal(fs.existsSync(sock), false, "socket file removed");
   });
 
   it("-killable: SIGUSR1 (SIGUSR2 under Deno) stops the server; without it SIGUSR1 is ignored", async () => {
@@ -251,6 +227,10 @@ describe("distcache tools end to end", () => {
     [["server", "-sessions", "10"], /-sessions/],
     [["server", "-listen", "TCP:1.2.3.4:5"], /TCP:1\.2\.3\.4:5/],
     [["server", "-sockperms", "999"], /-sockperms/],
+    [
+      ["server", "-user", "no-such-user"],
+      /^distcache server: flag -user: unknown user "no-such-user"$/,
+    ],
     [["client", "-listen", "UNIX:/tmp/x"], /-server/],
     [["client", "-server", "IP:127.0.0.1:1", "-retry", "soon"], /-retry/],
     [["snoop", "-server", "IP:127.0.0.1:1"], /-listen/],

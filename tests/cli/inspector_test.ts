@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import process from "node:process";
-import { CliSandbox, listenAddr, runCli, startDaemon } from "../_cli.ts";
+import { CliSandbox, listenAddr, runCli } from "../_cli.ts";
 import { until } from "../_servers.ts";
 import { alive, HAVE_PROC } from "../_proc.ts";
 import { checkNoInspector, sigusr1OpensNothing } from "../_usr1.ts";
@@ -65,7 +65,7 @@ describe("SIGUSR1 opens no inspector", {
     const sock = path.join(box.dir, "daemon.sock");
     const pidfile = path.join(box.dir, "daemon.pid");
     const spawnedAt = Date.now();
-    const pid = await startDaemon("server", pidfile, [
+    const pid = await box.startDaemon("server", pidfile, [
       "-listen",
       `UNIX:${sock}`,
     ]);

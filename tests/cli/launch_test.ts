@@ -13,7 +13,7 @@ import * as path from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
 import { DcCtx } from "../../dc_client/mod.ts";
-import { CliProcess } from "../_cli.ts";
+import { CliProcess, haveCommand } from "../_cli.ts";
 import { makeTempDir, removeDir, until } from "../_servers.ts";
 import { alive, HAVE_PROC } from "../_proc.ts";
 
@@ -29,15 +29,6 @@ const SOURCES = [
   "deno.json",
   "package.json",
 ];
-
-function haveNpm(): boolean {
-  try {
-    execFileSync("npm", ["--version"], { stdio: "ignore" });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 // A checkout as `npm ci` leaves it: sources copied, node_modules entries
 // linked to ours, except the deno package, copied without the binary its
@@ -138,7 +129,7 @@ async function superviseOnce(
 }
 
 describe("npm start and deno task server under a supervisor", {
-  skip: !haveNpm()
+  skip: !haveCommand("npm")
     ? "npm is not installed"
     : !HAVE_PROC
     ? "needs /proc (Linux) to follow the process tree"
