@@ -14,6 +14,40 @@ export interface Libc {
   setgroups(gids: readonly number[]): void;
 }
 
+/**
+ * The parts of Deno's namespace the tools use, declared here (types only)
+ * so that the CLI also compiles with tsc for npm, without Deno's types.
+ */
+export interface DenoApi {
+  /** The operating system. */
+  readonly build: { readonly os: string };
+  /** `Deno.addSignalListener`. */
+  addSignalListener(signal: "SIGUSR1", handler: () => void): void;
+  /** `Deno.readTextFileSync`. */
+  readTextFileSync(path: string): string;
+  /** `Deno.permissions`. */
+  readonly permissions: {
+    querySync(desc: { name: "ffi" }): { readonly state: string };
+  };
+  /** `Deno.dlopen`, for the symbols below. */
+  dlopen(path: string, symbols: typeof SYMBOLS): {
+    readonly symbols: {
+      signal(signo: number, handler: unknown): unknown;
+      setgroups(count: bigint, gids: Uint32Array): number;
+    };
+  };
+  /** `Deno.UnsafePointer`. */
+  readonly UnsafePointer: {
+    create(value: bigint): unknown;
+    value(pointer: unknown): bigint | number;
+  };
+}
+
+/** Deno's namespace when running under Deno. */
+export function denoApi(): DenoApi | undefined {
+  return (globalThis as unknown as { Deno?: DenoApi }).Deno;
+}
+
 const LIBC_NAMES: Record<string, string> = {
   linux: "libc.so.6",
   darwin: "libSystem.B.dylib",
@@ -37,15 +71,15 @@ export function denoLibc(): Libc | string {
 }
 
 function open(): Libc | string {
-  if (!("Deno" in globalThis)) return "not running under Deno";
-  const deno = Deno;
+  const deno = denoApi();
+  if (deno === undefined) return "not running under Deno";
   const name = LIBC_NAMES[deno.build.os];
   if (name === undefined) return `no known libc on ${deno.build.os}`;
   // Asking first: dlopen without the permission would prompt on a terminal.
   if (deno.permissions.querySync({ name: "ffi" }).state !== "granted") {
     return "Deno was not given --allow-ffi (or -A)";
   }
-  let lib: Deno.DynamicLibrary<typeof SYMBOLS>;
+  let lib: ReturnType<DenoApi["dlopen"]>;
   try {
     lib = deno.dlopen(name, SYMBOLS);
   } catch (err) {

@@ -21,7 +21,7 @@
  */
 
 import process from "node:process";
-import { denoLibc } from "./libc.ts";
+import { type DenoApi, denoApi, denoLibc } from "./libc.ts";
 
 /** Whether SIGUSR1 is kept from the debugger, and if not, why. */
 export type InspectorGuard =
@@ -50,28 +50,29 @@ export function closeInspectorSignal(): InspectorGuard {
 }
 
 function close(): InspectorGuard {
-  if (!("Deno" in globalThis)) {
+  const deno = denoApi();
+  if (deno === undefined) {
     if (process.platform !== "win32") process.on("SIGUSR1", () => {});
     return { closed: true };
   }
-  const signo = SIGUSR1[Deno.build.os];
+  const signo = SIGUSR1[deno.build.os];
   if (signo === undefined) return { closed: true }; // no SIGUSR1 (Windows)
-  Deno.addSignalListener("SIGUSR1", () => {});
+  deno.addSignalListener("SIGUSR1", () => {});
   const libc = denoLibc();
   if (typeof libc === "string") {
     return { closed: false, reason: libc };
   }
-  if (!libc.ignoreSignal(signo) || !ignoredPerProc(signo)) {
+  if (!libc.ignoreSignal(signo) || !ignoredPerProc(deno, signo)) {
     return { closed: false, reason: "libc refused to ignore SIGUSR1" };
   }
   return { closed: true };
 }
 
 // On Linux, reads back the ignored-signals mask; elsewhere trusts libc.
-function ignoredPerProc(signo: number): boolean {
-  if (Deno.build.os !== "linux") return true;
+function ignoredPerProc(deno: DenoApi, signo: number): boolean {
+  if (deno.build.os !== "linux") return true;
   try {
-    const status = Deno.readTextFileSync("/proc/self/status");
+    const status = deno.readTextFileSync("/proc/self/status");
     const mask = /^SigIgn:\s*([0-9a-f]+)/m.exec(status);
     return mask === null ||
       ((BigInt(`0x${mask[1]}`) >> BigInt(signo - 1)) & 1n) === 1n;

@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import process from "node:process";
-import { CliSandbox, listenAddr, runCli } from "../_cli.ts";
+import { CliSandbox, listenAddr, runCli, SOURCE_ROOT } from "../_cli.ts";
 import { until } from "../_servers.ts";
 import { alive, HAVE_PROC } from "../_proc.ts";
 import { checkNoInspector, sigusr1OpensNothing } from "../_usr1.ts";
@@ -85,13 +85,7 @@ describe("SIGUSR1 opens no inspector", {
       skip: "Deno" in globalThis ? false : "Deno only",
     },
     async () => {
-      const main = path.join(
-        import.meta.dirname!,
-        "..",
-        "..",
-        "cli",
-        "main.ts",
-      );
+      const main = path.join(SOURCE_ROOT, "cli", "main.ts");
       for (const tool of ["server", "client", "snoop"]) {
         const sock = `UNIX:${path.join(box.dir, `noffi-${tool}.sock`)}`;
         const res = await runCli([

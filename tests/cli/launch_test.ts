@@ -11,13 +11,12 @@ import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import process from "node:process";
-import { fileURLToPath } from "node:url";
 import { DcCtx } from "../../dc_client/mod.ts";
-import { CliProcess, haveCommand } from "../_cli.ts";
+import { CliProcess, haveCommand, SOURCE_ROOT } from "../_cli.ts";
 import { makeTempDir, removeDir, until } from "../_servers.ts";
 import { alive, HAVE_PROC } from "../_proc.ts";
 
-const ROOT = fileURLToPath(new URL("../../", import.meta.url));
+const ROOT = SOURCE_ROOT;
 const SOURCES = [
   "cli",
   "scripts",
