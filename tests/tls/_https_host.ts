@@ -41,7 +41,9 @@ const server = https.createServer({
   cert: fs.readFileSync(values.cert!),
   sessionIdContext: "distcache-e2e",
 }, (_req, res) => res.end(`hello from ${values.name}\n`));
-const detach = useSessionCache(server, cache);
+// A lookup bound far above the default: a loaded CI machine must not turn
+// a resumption into a full handshake here.
+const detach = useSessionCache(server, cache, { lookupTimeoutMs: 2000 });
 let keys: { close(): void } | null = null;
 try {
   const handle = await shareTicketKeys(server, cache);

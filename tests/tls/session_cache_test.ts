@@ -56,7 +56,11 @@ describe("useSessionCache (TLS 1.2 session ids through the cache)", () => {
       const b = await startHttps(cert);
       const rec = new Recording(f.ctx);
       const detachA = useSessionCache(a.server, rec);
-      const detachB = useSessionCache(b.server, f.ctx);
+      // Far above the default lookup bound: a loaded machine must not turn
+      // the resumption into a full handshake.
+      const detachB = useSessionCache(b.server, f.ctx, {
+        lookupTimeoutMs: 2000,
+      });
       try {
         const second = await carrySession({
           from: a.port,
