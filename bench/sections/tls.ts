@@ -110,11 +110,88 @@ function have(cmd: string, arg: string): boolean {
   return spawnSync(cmd, [arg], { stdio: "ignore" }).status === 0;
 }
 
+/** Lookups a host measured: how many, and their p50 and p99 in µs. */
+export interface LookupSummary {
+  count: number;
+  p50: number | null;
+  p99: number | null;
+}
+
+/** What a run keeps (in `latest.json`), and tables are made from. */
+export interface TlsData {
+  /** Seconds per round. */
+  seconds: number;
+  /** Each contender's runs, one per round. */
+  rounds: Record<string, (STimeResult | null)[]>;
+  /** The lookups of the cache host and the in-memory host. */
+  lookups: { cache: LookupSummary; memory: LookupSummary };
+}
+
+function summary(xs: number[]): LookupSummary {
+  return {
+    count: xs.length,
+    p50: percentile(xs, 0.5),
+    p99: percentile(xs, 0.99),
+  };
+}
+
+const LABELS: Record<string, string> = {
+  full: "full handshakes (-new)",
+  cache: "resumed through the cache (session id)",
+  memory: "resumed from the server's own memory (session id)",
+  tickets: "resumed by Node's tickets",
+};
+
+/** The section's tables, from a run's data. */
+export function tlsTables(data: TlsData): Omit<SectionOutput, "data"> {
+  const { rounds } = data;
+  const per = (name: string) => rounds[name].map((r) => r?.perSec ?? null);
+  const rows = Object.keys(LABELS).map((name) => {
+    const rate = median(per(name));
+    const reused = median(rounds[name].map((r) => r?.reused ?? null));
+    return [
+      LABELS[name],
+      rate === null ? "-" : int(rate),
+      rate === null ? "-" : int(1e6 / rate),
+      fmtStats(ratioStats(per(name), per("full"))),
+      name === "full" || reused === null ? "-" : `${Math.round(reused * 100)}%`,
+    ];
+  });
+  const us = (x: number | null) => x === null ? "-" : x.toFixed(0);
+  const lookupRow = (what: string, l: LookupSummary) => [
+    what,
+    int(l.count),
+    us(l.p50),
+    us(l.p99),
+  ];
+  return {
+    tables: [{
+      title: "TLS 1.2 handshakes of a Node HTTPS server",
+      head: ["handshakes", "per second", "µs each", "vs full", "resumed"],
+      rows,
+      note:
+        `One openssl s_time client, one handshake at a time, ${data.seconds} s ` +
+        "per round; ratios to the same round's full handshakes.",
+    }, {
+      title: "Time a resumed handshake waits for its session",
+      head: ["session from", "lookups", "p50 µs", "p99 µs"],
+      rows: [
+        lookupRow("the cache", data.lookups.cache),
+        lookupRow("the server's memory", data.lookups.memory),
+      ],
+      note: "In the HTTPS server, from its resumeSession event to the " +
+        "answer: useSessionCache on a persistent DcCtx over a UNIX " +
+        "socket to our server under Bun, or on a Map.",
+    }],
+  };
+}
+
 /** The section. */
 export const tls: BenchSection = {
   name: "tls",
   summary:
     "Node HTTPS handshakes/s: full vs resumed through the cache (openssl s_time)",
+  render: (data) => tlsTables(data as TlsData),
   async run(ctx): Promise<SectionOutput> {
     if (!have("openssl", "version") || !have("node", "--version")) {
       ctx.skip("tls: needs openssl and node on PATH");
@@ -169,70 +246,14 @@ export const tls: BenchSection = {
         { name: "memory", run: () => sTime(memoryPort, "-reuse", s, cpu) },
         { name: "tickets", run: () => sTime(ticketPort, "-reuse", s, cpu) },
       ], (r) => `${int(r.perSec)}/s`);
-      const per = (name: string) => rounds[name].map((r) => r?.perSec ?? null);
-      const labels: Record<string, string> = {
-        full: "full handshakes (-new)",
-        cache: "resumed through the cache (session id)",
-        memory: "resumed from the server's own memory (session id)",
-        tickets: "resumed by Node's tickets",
-      };
-      const rows = Object.keys(labels).map((name) => {
-        const rate = median(per(name));
-        const reused = median(rounds[name].map((r) => r?.reused ?? null));
-        return [
-          labels[name],
-          rate === null ? "-" : int(rate),
-          rate === null ? "-" : int(1e6 / rate),
-          fmtStats(ratioStats(per(name), per("full"))),
-          name === "full" || reused === null
-            ? "-"
-            : `${Math.round(reused * 100)}%`,
-        ];
-      });
       const viaCache = await lookups(cachePort, ca);
       const viaMemory = await lookups(memoryPort, ca);
-      const lookupRow = (what: string, xs: number[]) => {
-        const p50 = percentile(xs, 0.5);
-        const p99 = percentile(xs, 0.99);
-        return [
-          what,
-          int(xs.length),
-          p50 === null ? "-" : p50.toFixed(0),
-          p99 === null ? "-" : p99.toFixed(0),
-        ];
+      const data: TlsData = {
+        seconds: s,
+        rounds,
+        lookups: { cache: summary(viaCache), memory: summary(viaMemory) },
       };
-      return {
-        tables: [{
-          title: "TLS 1.2 handshakes of a Node HTTPS server",
-          head: ["handshakes", "per second", "µs each", "vs full", "resumed"],
-          rows,
-          note: `One openssl s_time client, one handshake at a time, ${s} s ` +
-            "per round; ratios to the same round's full handshakes.",
-        }, {
-          title: "Time a resumed handshake waits for its session",
-          head: ["session from", "lookups", "p50 µs", "p99 µs"],
-          rows: [
-            lookupRow("the cache", viaCache),
-            lookupRow("the server's memory", viaMemory),
-          ],
-          note: "In the HTTPS server, from its resumeSession event to the " +
-            "answer: useSessionCache on a persistent DcCtx over a UNIX " +
-            "socket to our server under Bun, or on a Map.",
-        }],
-        data: {
-          rounds,
-          lookupUs: {
-            cache: {
-              p50: percentile(viaCache, 0.5),
-              p99: percentile(viaCache, 0.99),
-            },
-            memory: {
-              p50: percentile(viaMemory, 0.5),
-              p99: percentile(viaMemory, 0.99),
-            },
-          },
-        },
-      };
+      return { ...tlsTables(data), data };
     } finally {
       for (const r of running) await r.stop();
       fs.rmSync(dir, { recursive: true, force: true });
