@@ -231,7 +231,71 @@ export class DcPlug {
       if (rb.used() === before) break;
       this.#pull();
     }
+    // After the peer's end of stream, a whole command that came before it
+    // still gets its answer, and the plug lives until that is sent; a
+    // command cut short by it never completes.
+    // (Alive with nothing whole is the one case that needs a look: bytes of
+    // a command cut short by the end.)
+    if (
+      this.error === null &&
+      (!alive || (this.#readState === READ_EMPTY && rb.notEmpty())) &&
+      conn.peerEnded()
+    ) alive = this.#readState !== READ_EMPTY || !this.#sendIdle();
     return alive && this.error === null;
+  }
+
+  /**
+   * Calls `onNews` on each event of the plug's connection, for an
+   * event-driven owner (see `NalConnection.watch`); together with
+   * {@linkcode DcPlug.prototype.hasWork} a plug is what a `NalLoop`
+   * watches.
+   *
+   * @param onNews Called on each event; `null` stops watching.
+   * @returns `false` when the plug is closed or its connection has no
+   *   socket.
+   */
+  watch(onNews: (() => void) | null): boolean {
+    if (this.#closed && onNews !== null) return false;
+    return this.#conn.watch(onNews);
+  }
+
+  /**
+   * Whether the owner has work that no socket event will announce: a
+   * whole command that io() or consume() pulled in and `read()` has not
+   * returned yet, or work on the connection itself (an event not seen in
+   * io(), arrived bytes unless a command held in the read buffer must be
+   * consumed first, bytes the socket can take). Ask it after serving the
+   * plug, instead of peeking for a command.
+   *
+   * @example A command pulled in is work until it is read
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { DC_PLUG_FLAG_TO_SERVER, DcCmd, DcPlug } from "@distcache/distcache/dc_enc";
+   * import { NalConnection } from "@distcache/distcache/nal";
+   *
+   * const [a, b] = [new NalConnection(), new NalConnection()];
+   * NalConnection.createPair(a, b, 4096);
+   * const client = new DcPlug(a, DC_PLUG_FLAG_TO_SERVER);
+   * const server = new DcPlug(b, 0);
+   * await new Promise((r) => setTimeout(r, 0)); // both ends open
+   * client.write(false, 1, DcCmd.HAVE, new Uint8Array([1]));
+   * client.commit();
+   * client.io();
+   * await new Promise((r) => setTimeout(r, 0)); // the bytes arrive
+   * server.io();
+   * assert.equal(server.hasWork(), true); // a whole request, not yet read
+   * assert.equal(server.read()?.cmd, DcCmd.HAVE);
+   * assert.equal(server.hasWork(), false);
+   * client.close();
+   * server.close();
+   * ```
+   */
+  hasWork(): boolean {
+    if (this.#closed) return false;
+    return this.#readState === READ_FULL ||
+      this.#conn.hasWork(
+        this.#held > 0 ? NAL_SELECT_FLAG_SEND : NAL_SELECT_FLAG_RW,
+      );
   }
 
   /**
@@ -549,6 +613,12 @@ export class DcPlug {
       first,
       end,
     );
+  }
+
+  // Nothing committed is left to hand to the connection's socket.
+  #sendIdle(): boolean {
+    return (this.#backlog === null || this.#backlog.empty()) &&
+      this.#conn.getSend().empty();
   }
 
   #backlogFull(): boolean {

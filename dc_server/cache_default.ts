@@ -8,7 +8,7 @@
  */
 
 import { DC_MAX_ID_LEN, DC_MAX_TOTAL_DATA } from "../dc_enc/constants.ts";
-import { DistcacheError } from "../nal/errors.ts";
+import { DistcacheError } from "../nal/mod.ts";
 import type { DcCache, DcCacheOptions, DcCacheStats } from "./cache.ts";
 import { ExpiryHeap } from "./_expiry_heap.ts";
 import { halfSipHash } from "./_halfsiphash.ts";

@@ -4,13 +4,20 @@
  * @module
  */
 
-import { NalAddress } from "../nal/address.ts";
-import type { DistcacheError } from "../nal/errors.ts";
-import { NalListener } from "../nal/listener.ts";
-import type { RuntimeAdapter } from "../nal/runtime/types.ts";
+import {
+  type DistcacheError,
+  NalAddress,
+  NalListener,
+  NalLoop,
+  type NalLoopEntry,
+  type RuntimeAdapter,
+} from "../nal/mod.ts";
 import type { DcCache, DcCacheFactory } from "./cache.ts";
-import { ReadyLoop } from "./_ready_loop.ts";
-import { DcServer } from "./server.ts";
+import {
+  DC_CLIENT_FLAG_IN_SERVER,
+  DcServer,
+  type DcServerClient,
+} from "./server.ts";
 import type { DcServerStats } from "./stats.ts";
 
 /** Default address of {@linkcode serve} and of the `server` tool. */
@@ -53,6 +60,11 @@ export interface ServeOptions {
    * frame, wrong protocol version): only that client is dropped.
    */
   onClientError?: (error: DistcacheError) => void;
+  /**
+   * The loop to serve on, e.g. one shared with a proxy in the same process
+   * (it is not closed with the server). @default {a loop of its own}
+   */
+  loop?: NalLoop;
 }
 
 /** A running server, as {@linkcode serve} returns it. */
@@ -93,12 +105,14 @@ export async function serve(options: ServeOptions = {}): Promise<Server> {
     options.bufferSize ?? 0,
   );
   const clock = options.clock ?? Date.now;
-  let loop: ReadyLoop | null = null;
+  // Each client is one entry of the loop, visited only when its socket or
+  // its cache has news: an idle client costs nothing per request.
+  const entries = new Map<DcServerClient, NalLoopEntry>();
   const server = new DcServer(options.sessions ?? DEFAULT_SESSIONS, {
     cache: options.cache,
     maxBytes: options.maxBytes,
     minTimeoutMs: options.minTimeoutMs,
-    onWake: (client) => loop?.markReady(client),
+    onWake: (client) => entries.get(client)?.mark(),
     onClientError: options.onClientError,
   });
   const list = new NalListener({ adapter: options.adapter });
@@ -106,19 +120,49 @@ export async function serve(options: ServeOptions = {}): Promise<Server> {
     server.close();
     throw list.error!;
   }
-  loop = new ReadyLoop(server, list, clock);
-  const running = loop;
-  const finished = (async () => {
-    try {
-      await running.run();
-    } finally {
-      server.close();
-      await list.closeAndWait();
-    }
-  })();
+  const loop = options.loop ?? new NalLoop();
+  const acceptor = loop.accept(list, (conn) => {
+    const client = server.newClient(conn, DC_CLIENT_FLAG_IN_SERVER);
+    entries.set(
+      client,
+      loop.add(client, (entry) => {
+        if (server.clientIo(client, clock())) return;
+        entry.remove();
+        entries.delete(client);
+      }),
+    );
+  });
 
+  let closing = () => {};
+  let stopped: Promise<void> | null = null;
+  const stop = (): Promise<void> =>
+    stopped ??= (async () => {
+      acceptor.remove();
+      for (const entry of entries.values()) entry.remove();
+      entries.clear();
+      server.close();
+      try {
+        if (options.loop === undefined) await loop.close();
+      } finally {
+        await list.closeAndWait();
+      }
+    })();
+  // Stopped by close(), or by the loop ending (a shared loop closed, or a
+  // visit that threw: then `finished` rejects with its error).
+  const finished = Promise.race([
+    new Promise<void>((resolve, reject) => {
+      loop.finished.then(
+        () => stop().then(resolve, reject),
+        (err) => stop().finally(() => reject(err)),
+      );
+    }),
+    new Promise<void>((resolve) => {
+      closing = resolve;
+    }),
+  ]);
   const close = async (): Promise<void> => {
-    running.stop();
+    await stop();
+    closing();
     await finished;
   };
   return {

@@ -21,9 +21,7 @@ import {
   type DcPlugCommand,
   decodeAddPayload,
 } from "../dc_enc/mod.ts";
-import type { DistcacheError } from "../nal/errors.ts";
-import type { NalConnection } from "../nal/connection.ts";
-import type { NalSelector } from "../nal/selector.ts";
+import type { DistcacheError, NalConnection, NalSelector } from "../nal/mod.ts";
 import type { DcCache, DcCacheFactory, DcCacheOptions } from "./cache.ts";
 import { createDefaultCache } from "./cache_default.ts";
 import { DcOptionError } from "./errors.ts";
@@ -123,6 +121,26 @@ export class DcServerClient {
     this.flags = flags;
     // The server, not the plug, decides whether the connection is closed.
     this.plug = new DcPlug(conn, DC_PLUG_FLAG_NOFREE_CONN);
+  }
+
+  /**
+   * Calls `onNews` on each event of the client's connection (an
+   * event-driven owner's `NalLoop` watches the client).
+   *
+   * @param onNews Called on each event; `null` stops watching.
+   * @returns `false` when the client's connection has no socket.
+   */
+  watch(onNews: (() => void) | null): boolean {
+    return this.plug.watch(onNews);
+  }
+
+  /**
+   * Whether serving the client now would find work no event announces
+   * (see {@linkcode DcPlug.prototype.hasWork}). A busy client has none:
+   * it waits for its asynchronous cache, whose answer wakes it.
+   */
+  hasWork(): boolean {
+    return !this.busy && !this.dead && this.plug.hasWork();
   }
 }
 
@@ -411,9 +429,7 @@ export class DcServer {
       client.plug.toSelect(sel);
       // A whole request already pulled in by the last io() is news no
       // socket will announce again: the select must not wait for it.
-      if (!client.busy && !client.blocked && client.plug.peek() !== null) {
-        sel.interrupt();
-      }
+      if (client.hasWork()) sel.interrupt();
     }
   }
 
@@ -453,9 +469,10 @@ export class DcServer {
    * @returns `false` when the client was deleted.
    */
   clientIo(client: DcServerClient, now: number = Date.now()): boolean {
+    const plug = client.plug;
     if (
-      !client.plug.io() || !this.processClient(client, now) ||
-      !client.plug.io()
+      !stays(client, plug.io()) || !this.processClient(client, now) ||
+      !stays(client, plug.io())
     ) {
       this.#drop(client);
       return false;
@@ -658,6 +675,15 @@ export class DcServer {
       ? this.#later(client, req, value, answer)
       : answer(value);
   }
+}
+
+// Whether a client stays after its plug's io(): alive, or its peer ended
+// its stream (a half-close) while answers it asked for are still to come
+// from an asynchronous cache.
+function stays(client: DcServerClient, alive: boolean): boolean {
+  return alive ||
+    (client.inFlight > 0 && client.plug.error === null &&
+      client.conn.peerEnded());
 }
 
 function okOrNot(yes: boolean): Uint8Array {

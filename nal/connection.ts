@@ -13,7 +13,7 @@ import { connectMemoryPair } from "./memory_pair.ts";
 import { defaultAdapter } from "./runtime/mod.ts";
 import type { RuntimeAdapter } from "./runtime/types.ts";
 import type { NalSelector } from "./selector.ts";
-import { Transport } from "./transport.ts";
+import { NAL_SELECT_FLAG_RW, Transport } from "./transport.ts";
 
 /** Options for {@linkcode NalConnection}. */
 export interface NalConnectionOptions {
@@ -21,13 +21,16 @@ export interface NalConnectionOptions {
   adapter?: RuntimeAdapter;
 }
 
-// Transports by connection, for the selector and the listener: they are
-// nal's own business, not part of the public class.
-const transports = new WeakMap<NalConnection, Transport>();
+// A connection's transport is a private field, reached by the selector
+// and the listener through these two functions (nal's own business, not
+// part of the public class). A field, not a WeakMap: io() and hasWork()
+// look it up on every request.
+let getTransport: (conn: NalConnection) => Transport | undefined;
+let setTransport: (conn: NalConnection, t: Transport | undefined) => void;
 
 /** The transport behind a connection (nal-internal). */
 export function transportOf(conn: NalConnection): Transport | undefined {
-  return transports.get(conn);
+  return getTransport(conn);
 }
 
 /** Gives an idle connection a transport and buffers (nal-internal). */
@@ -37,7 +40,7 @@ export function attachTransport(
   bufferSize: number,
 ): void {
   conn.setSize(bufferSize);
-  transports.set(conn, transport);
+  setTransport(conn, transport);
 }
 
 /**
@@ -68,6 +71,14 @@ export class NalConnection {
   // asked for, since a peer closing is routine (one connection per
   // operation) and an Error's stack trace is not free.
   #endedBy: Transport | null = null;
+  // end() was asked: shut the sending side once the send buffer is out.
+  #ending = false;
+  #transport: Transport | undefined = undefined;
+
+  static {
+    getTransport = (conn) => conn.#transport;
+    setTransport = (conn, t) => conn.#transport = t;
+  }
 
   /** Why the connection failed or closed, once it has. */
   get error(): NalSocketError | null {
@@ -130,7 +141,7 @@ export class NalConnection {
    */
   isEstablished(): boolean {
     if (this.#dummy) return true;
-    return transports.get(this)?.established ?? false;
+    return this.#transport?.established ?? false;
   }
 
   /** The read buffer: data that arrived, for the application to consume. */
@@ -145,12 +156,21 @@ export class NalConnection {
 
   /**
    * Moves data: arrived bytes into the read buffer (as room allows), and the
-   * send buffer out to the socket (when the socket can take it).
+   * send buffer out to the socket (when the socket can take it). It is also
+   * where the owner takes note of events: a watcher is told of each event
+   * once, until the next io().
+   *
+   * When the peer ends its stream (shuts down its sending side, or closes),
+   * the connection stays alive for what is left to do: io() returns
+   * `false` only once every byte it sent has been taken out of the read
+   * buffer and everything queued here has been handed to the socket. An
+   * owner that still queues an answer after that may call io() again to
+   * send it.
    *
    * @param sel The selector of the last select (the data movement does not
    *   depend on it: bytes already arrived are taken whatever it says).
-   * @returns `false` when the connection is dead (refused, reset, closed by
-   *   the peer once all it sent has been read).
+   * @returns `false` when the connection is dead (refused, reset, closed),
+   *   or its peer ended and nothing is left to read or to send.
    */
   io(sel?: NalSelector | null): boolean {
     return this.ioCap(sel, Infinity, Infinity);
@@ -171,20 +191,122 @@ export class NalConnection {
     maxSend: number,
   ): boolean {
     if (this.#dummy) return true;
-    const t = transports.get(this);
+    const t = this.#transport;
     if (t === undefined) return false;
+    t.news = 0;
     if (t.pending > 0 && maxRead > 0) t.readInto(this.#read, maxRead);
-    if (t.open && t.writable && this.#send.notEmpty() && maxSend > 0) {
-      const data = this.#send.readPtr();
+    const send = this.#send;
+    if (t.open && t.writable && send.notEmpty() && maxSend > 0) {
+      const data = send.readPtr();
       const n = Math.min(data.length, maxSend);
       t.write(n === data.length ? data : data.subarray(0, n));
-      this.#send.takeData(null, n);
+      send.takeData(null, n);
     }
-    if (t.closed && (t.pending === 0 || t.error !== null)) {
+    if (this.#ending && send.empty()) t.end();
+    if (
+      t.closed ? t.pending === 0 || t.error !== null : t.ended &&
+        t.pending === 0 && this.#read.empty() && send.empty()
+    ) {
       if (this.#error === null && this.#endedBy === null) this.#endedBy = t;
       return false;
     }
     return true;
+  }
+
+  /**
+   * Whether the connection has work for its owner: an event it has not
+   * seen in {@linkcode NalConnection.prototype.io} yet (the connect
+   * completed, the peer ended its stream, the socket closed), arrived
+   * bytes that can move into the read buffer (with READ in `flags`), or
+   * queued bytes the socket can take now (with SEND). This is the rule a
+   * selector applies, except that a selector reports a closed or ended
+   * connection on every select, as select(2) reports end of file.
+   *
+   * @example After an owner's io(), a quiet connection has no work
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { NalConnection } from "@distcache/distcache/nal";
+   *
+   * const [a, b] = [new NalConnection(), new NalConnection()];
+   * NalConnection.createPair(a, b, 4096);
+   * await new Promise((r) => setTimeout(r, 0)); // both ends open
+   * assert.equal(a.hasWork(), true); // the open is news
+   * a.io();
+   * assert.equal(a.hasWork(), false);
+   * a.getSend().write(new Uint8Array([1]));
+   * assert.equal(a.hasWork(), true); // bytes the socket can take
+   * a.close();
+   * b.close();
+   * ```
+   *
+   * @param flags `NAL_SELECT_FLAG_READ`, `NAL_SELECT_FLAG_SEND` or both.
+   *   @default {NAL_SELECT_FLAG_RW}
+   */
+  hasWork(flags: number = NAL_SELECT_FLAG_RW): boolean {
+    const t = this.#transport;
+    return t !== undefined && t.hasWork(this.#read, this.#send, flags, false);
+  }
+
+  /**
+   * Calls `onNews` whenever something happens on the connection (bytes
+   * arrived, the socket drained, the peer ended or closed, the connect
+   * completed), so that an event-driven owner needs no selector. The call
+   * comes from the runtime's event, not from inside io(); it should only
+   * schedule a visit, in which the owner calls io() and then asks
+   * {@linkcode NalConnection.prototype.hasWork} whether to come back. One
+   * watcher at a time: a later watch(), or a select() on the connection,
+   * takes its place.
+   *
+   * @example Be told when bytes arrive
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { NalConnection } from "@distcache/distcache/nal";
+   *
+   * const [a, b] = [new NalConnection(), new NalConnection()];
+   * NalConnection.createPair(a, b, 4096);
+   * const told = new Promise<void>((resolve) => b.watch(resolve));
+   * await new Promise((r) => setTimeout(r, 0)); // both ends open
+   * a.getSend().write(new Uint8Array([7]));
+   * a.io();
+   * await told;
+   * b.io();
+   * assert.deepEqual(b.getRead().readPtr(), new Uint8Array([7]));
+   * a.close();
+   * b.close();
+   * ```
+   *
+   * @param onNews Called on each event; `null` stops watching.
+   * @returns `false` for a connection that has no socket.
+   */
+  watch(onNews: (() => void) | null): boolean {
+    const t = this.#transport;
+    if (t === undefined) return false;
+    t.waker = onNews === null ? null : { wake: onNews };
+    return true;
+  }
+
+  /**
+   * Whether the peer ended its stream (shut down its sending side, or
+   * closed) while the socket is still open: nothing arrives beyond the
+   * bytes already received, but sending still works (unless the peer is
+   * gone altogether, which the next send finds out), which is how a
+   * request sent before a half-close still gets its answer.
+   */
+  peerEnded(): boolean {
+    const t = this.#transport;
+    return t !== undefined && t.ended && !t.closed;
+  }
+
+  /**
+   * Shuts down our sending side once the send buffer is out (the peer sees
+   * end of stream, a half-close); reading goes on. Further bytes queued
+   * are not sent.
+   */
+  end(): void {
+    const t = this.#transport;
+    if (t === undefined || this.#dummy) return;
+    this.#ending = true;
+    if (this.#send.empty()) t.end();
   }
 
   /**
@@ -239,11 +361,16 @@ export class NalConnection {
     return this.#send === this.#read || this.#send.setSize(size);
   }
 
-  /** Closes the socket; the connection becomes idle and reusable. */
+  /**
+   * Closes the socket; the connection becomes idle and reusable. Bytes
+   * already handed to the socket by io() are still delivered (as close(2)
+   * leaves them to the kernel); the send buffer's are dropped.
+   */
   close(): void {
-    transports.get(this)?.close();
-    transports.delete(this);
+    this.#transport?.close();
+    this.#transport = undefined;
     this.#dummy = false;
+    this.#ending = false;
     this.#read = new NalBuffer();
     this.#send = new NalBuffer();
   }
@@ -254,7 +381,7 @@ export class NalConnection {
   }
 
   #active(): boolean {
-    return this.#dummy || transports.has(this);
+    return this.#dummy || this.#transport !== undefined;
   }
 }
 

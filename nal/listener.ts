@@ -174,6 +174,50 @@ export class NalListener {
   }
 
   /**
+   * Whether a connection waits to be accepted (the rule a selector applies
+   * to a listener).
+   */
+  hasWork(): boolean {
+    const core = cores.get(this);
+    return core !== undefined && core.queue.length > 0;
+  }
+
+  /**
+   * Calls `onNews` whenever a connection arrives, so that an event-driven
+   * owner needs no selector: it should schedule a visit that accepts with
+   * {@linkcode NalListener.prototype.accept} until that returns false. One
+   * watcher at a time: a later watch(), or a select() on the listener,
+   * takes its place.
+   *
+   * @example Be told of a connection
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { NalAddress, NalConnection, NalListener } from "@distcache/distcache/nal";
+   *
+   * const list = new NalListener();
+   * assert.ok(await list.create(NalAddress.parse("IP:127.0.0.1:0")));
+   * const told = new Promise<void>((resolve) => list.watch(resolve));
+   * const client = new NalConnection();
+   * client.create(NalAddress.parse(list.address()));
+   * await told;
+   * const conn = new NalConnection();
+   * assert.equal(list.accept(null, conn), true);
+   * conn.close();
+   * client.close();
+   * await list.closeAndWait();
+   * ```
+   *
+   * @param onNews Called on each arrival; `null` stops watching.
+   * @returns `false` for a listener that is not listening.
+   */
+  watch(onNews: (() => void) | null): boolean {
+    const core = cores.get(this);
+    if (core === undefined) return false;
+    core.waker = onNews === null ? null : { wake: onNews };
+    return true;
+  }
+
+  /**
    * Waits for a connection and accepts it into `conn`.
    *
    * @param conn An idle connection.

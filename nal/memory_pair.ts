@@ -14,6 +14,10 @@ class MemorySocket implements RuntimeSocket {
   held: Uint8Array[] = [];
   /** The peer stopped taking our bytes: tell our sink when it resumes. */
   blocked = false;
+  /** We shut our sending side down (end()). */
+  ended = false;
+  /** The peer ended its stream: tell our sink after the held bytes. */
+  endHeld = false;
 
   constructor(sink: SocketSink) {
     this.sink = sink;
@@ -21,7 +25,9 @@ class MemorySocket implements RuntimeSocket {
 
   write(data: Uint8Array): boolean {
     const peer = this.peer;
-    if (this.closed || peer === null || peer.closed) return false;
+    if (this.closed || this.ended || peer === null || peer.closed) {
+      return false;
+    }
     const copy = data.slice();
     if (peer.paused) {
       peer.held.push(copy);
@@ -44,12 +50,25 @@ class MemorySocket implements RuntimeSocket {
     this.held = [];
     queueMicrotask(() => {
       for (const chunk of held) if (!this.closed) this.sink.onData(chunk);
+      if (this.endHeld && !this.closed) {
+        this.endHeld = false;
+        this.sink.onEnd();
+      }
       const writer = this.peer;
       if (writer !== null && writer.blocked && !writer.closed) {
         writer.blocked = false;
         writer.sink.onDrain();
       }
     });
+  }
+
+  end(): void {
+    const peer = this.peer;
+    if (this.closed || this.ended || peer === null) return;
+    this.ended = true;
+    // The peer sees end of stream after the bytes already sent to it.
+    if (peer.paused || peer.held.length > 0) peer.endHeld = true;
+    else queueMicrotask(() => !peer.closed && peer.sink.onEnd());
   }
 
   close(): void {

@@ -1,8 +1,9 @@
 /**
  * libnal, the network abstraction layer of distcache: addresses in one
  * string namespace (`UNIX:`, `IP:`, `IPv4:`, `IPv6:`), byte buffers,
- * non-blocking connections and listeners, and a selector, over the sockets
- * of Deno, Bun or Node (chosen at run time, overridable).
+ * non-blocking connections and listeners, a selector, and an event-driven
+ * loop ({@linkcode NalLoop}) for owners of many connections, over the
+ * sockets of Deno, Bun or Node (chosen at run time, overridable).
  *
  * @example Echo one message over a connection pair
  * ```ts
@@ -68,3 +69,10 @@ export {
   NAL_SELECT_FLAG_SEND,
   NalSelector,
 } from "./selector.ts";
+export {
+  NalLoop,
+  NalLoopEntry,
+  type NalLoopStats,
+  type NalLoopTimer,
+  type NalWatchable,
+} from "./loop.ts";

@@ -7,19 +7,20 @@
 
 import { type NalConnection, transportOf } from "./connection.ts";
 import { listenerCoreOf, type NalListener } from "./listener.ts";
-import type { Waker } from "./transport.ts";
-import { setImmediate } from "node:timers";
+import { yieldToRuntime } from "./runtime/tick.ts";
+import {
+  NAL_SELECT_FLAG_READ,
+  NAL_SELECT_FLAG_RW,
+  NAL_SELECT_FLAG_SEND,
+  NEWS_OPENED,
+  type Waker,
+} from "./transport.ts";
+
+export { NAL_SELECT_FLAG_READ, NAL_SELECT_FLAG_RW, NAL_SELECT_FLAG_SEND };
 
 // Selects in a row that found something ready without waiting, after which
 // one yields to the runtime's event loop.
 const MAX_BUSY_TURNS = 64;
-
-/** Select on a connection for arrived data (room in its read buffer). */
-export const NAL_SELECT_FLAG_READ = 1;
-/** Select on a connection for the chance to send (data in its send buffer). */
-export const NAL_SELECT_FLAG_SEND = 2;
-/** Both {@linkcode NAL_SELECT_FLAG_READ} and {@linkcode NAL_SELECT_FLAG_SEND}. */
-export const NAL_SELECT_FLAG_RW = 3;
 
 /**
  * A selector (the seed's `NAL_SELECTOR`), with its "two states in one": a
@@ -29,7 +30,11 @@ export const NAL_SELECT_FLAG_RW = 3;
  *
  * Events: a listener with a connection to accept; a connection with arrived
  * data while its read buffer is not full (READ), with queued data while the
- * socket can take it (SEND), whose connect completed, or that closed.
+ * socket can take it (SEND), whose connect completed, or that closed or
+ * whose peer ended its stream. It is the rule of
+ * {@linkcode NalConnection.prototype.hasWork}, except that a closed or
+ * ended connection is an event on every select (as select(2) reports end
+ * of file) where a watcher is told once.
  *
  * @example One round of a select loop
  * ```ts
@@ -122,7 +127,7 @@ export class NalSelector implements Waker {
       // other sockets) waits behind such a loop, so let it run once. C's
       // select() would spin the same way, but there the kernel goes on.
       this.#busyTurns = 0;
-      await new Promise((resolve) => setImmediate(resolve));
+      await yieldToRuntime();
       events = scan(conns, lists);
     }
     if (events === 0 && usecTimeout !== 0) {
@@ -189,19 +194,12 @@ function scan(
   for (const [conn, flags] of conns) {
     const t = transportOf(conn);
     if (t === undefined) continue;
-    let hit = t.closed || t.justOpened;
-    t.justOpened = false;
-    if (!hit && (flags & NAL_SELECT_FLAG_READ) !== 0) {
-      hit = t.pending > 0 && conn.getRead().notFull();
-    }
-    if (!hit && (flags & NAL_SELECT_FLAG_SEND) !== 0) {
-      hit = t.open && t.writable && conn.getSend().notEmpty();
-    }
-    if (hit) events++;
+    if (t.hasWork(conn.getRead(), conn.getSend(), flags, true)) events++;
+    // A completed connect is reported by one select, not by every one.
+    t.news &= ~NEWS_OPENED;
   }
   for (const list of lists) {
-    const core = listenerCoreOf(list);
-    if (core !== undefined && core.queue.length > 0) events++;
+    if (list.hasWork()) events++;
   }
   return events;
 }

@@ -1,10 +1,19 @@
 // Test helpers for starting servers on loopback addresses and UNIX sockets
 // in a temporary directory, over each socket adapter of the runtime.
 
+import { after, before } from "node:test";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { availableAdapters, type RuntimeAdapter } from "../nal/mod.ts";
+import {
+  createDefaultCache,
+  type DcCache,
+  type DcCacheFactory,
+  serve,
+  type ServeOptions,
+  type Server,
+} from "../dc_server/mod.ts";
 
 /** The transports every server-level test runs over. */
 export const TRANSPORTS = ["UNIX", "TCP"] as const;
@@ -59,3 +68,50 @@ export async function until(
     await new Promise((r) => setTimeout(r, 5));
   }
 }
+
+/**
+ * A server for the tests of one describe(): started before them on the
+ * transport (in a fresh temporary directory), stopped after them. Read
+ * `current()` inside the tests.
+ */
+export function serverForTests(
+  transport: Transport,
+  options: ServeOptions,
+): { current(): Server } {
+  let tmp = "";
+  let server: Server | null = null;
+  before(async () => {
+    tmp = makeTempDir();
+    server = await serve({ ...options, listen: listenAddress(transport, tmp) });
+  });
+  after(async () => {
+    await server?.close();
+    removeDir(tmp);
+  });
+  return {
+    current: () => {
+      if (server === null) throw new Error("the server is not started yet");
+      return server;
+    },
+  };
+}
+
+/**
+ * The default store, answering every call 2 ms later (as a Redis store
+ * would): a server using it has requests in flight.
+ */
+export const laterStore: DcCacheFactory = (max, bounds) => {
+  const inner = createDefaultCache(max, bounds);
+  // The default store answers at once: its values are not promises.
+  const later = <T>(value: T | Promise<T>): Promise<T> =>
+    new Promise((resolve) => setTimeout(() => resolve(value), 2));
+  const store: DcCache = {
+    add: (now, t, id, data) => later(inner.add(now, t, id, data)),
+    get: (now, id) =>
+      later((inner.get(now, id) as Uint8Array | null)?.slice() ?? null),
+    remove: (now, id) => later(inner.remove(now, id)),
+    have: (now, id) => later(inner.have(now, id)),
+    numItems: (now) => inner.numItems(now),
+  };
+  return store;
+};

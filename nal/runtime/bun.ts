@@ -7,13 +7,15 @@
  * @module
  */
 
+import { setTimeout } from "node:timers";
 import { concatBytes } from "../_util.ts";
-import type {
-  RuntimeAdapter,
-  RuntimeListener,
-  RuntimeSocket,
-  SocketSink,
-  SocketTarget,
+import {
+  type RuntimeAdapter,
+  type RuntimeListener,
+  type RuntimeSocket,
+  SOCKET_LINGER_MS,
+  type SocketSink,
+  type SocketTarget,
 } from "./types.ts";
 
 // The few members of Bun's socket API this adapter uses, so that the file
@@ -22,6 +24,7 @@ interface BunSocketApi {
   data: unknown;
   write(data: Uint8Array): number;
   end(): void;
+  shutdown(): void;
   pause(): void;
   resume(): void;
   setNoDelay(on: boolean): void;
@@ -44,7 +47,7 @@ interface BunServerApi {
 
 type BunConnectOptions =
   & ({ unix: string } | { hostname: string; port: number })
-  & { socket: BunHandlers };
+  & { socket: BunHandlers; allowHalfOpen: boolean };
 
 interface BunGlobal {
   connect(options: BunConnectOptions): Promise<BunSocketApi>;
@@ -62,6 +65,9 @@ class BunSocket implements RuntimeSocket {
   #held: Uint8Array | null = null;
   #closed = false;
   #paused = false;
+  // close() or end() asked while bytes were held: done once they are out.
+  #closing = false;
+  #ending = false;
 
   constructor(sink: SocketSink) {
     this.sink = sink;
@@ -69,18 +75,19 @@ class BunSocket implements RuntimeSocket {
 
   opened(socket: BunSocketApi, tcp: boolean): void {
     this.socket = socket;
-    if (this.#closed) {
+    if (this.#closed && !this.#closing) {
       socket.end();
       return;
     }
     if (tcp) socket.setNoDelay(true);
     if (this.#paused) socket.pause();
-    this.sink.onOpen();
+    if (!this.#closed) this.sink.onOpen();
     if (this.#held !== null) this.drained();
+    else this.#finishShutdown();
   }
 
   write(data: Uint8Array): boolean {
-    if (this.#closed) return false;
+    if (this.#closed || this.#ending) return false;
     if (this.#held !== null || this.socket === null) {
       this.#held = this.#held === null
         ? data.slice()
@@ -95,14 +102,16 @@ class BunSocket implements RuntimeSocket {
 
   drained(): void {
     const held = this.#held;
-    if (held === null || this.socket === null || this.#closed) return;
+    if (held === null || this.socket === null) return;
+    if (this.#closed && !this.#closing) return;
     const n = this.socket.write(held);
     if (n < held.length) {
       this.#held = held.subarray(Math.max(0, n));
       return;
     }
     this.#held = null;
-    this.sink.onDrain();
+    if (!this.#closed) this.sink.onDrain();
+    this.#finishShutdown();
   }
 
   pause(): void {
@@ -115,16 +124,41 @@ class BunSocket implements RuntimeSocket {
     this.socket?.resume();
   }
 
+  end(): void {
+    if (this.#closed || this.#ending) return;
+    this.#ending = true;
+    this.#finishShutdown();
+  }
+
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    // Bun's end() closes at once and drops what we hold: send that first.
+    if (this.#held !== null) {
+      this.#closing = true;
+      setTimeout(() => this.socket?.end(), SOCKET_LINGER_MS).unref();
+      return;
+    }
     this.socket?.end();
   }
 
   closed(error?: Error): void {
     const wasClosed = this.#closed;
     this.#closed = true;
+    this.#closing = false;
     if (!wasClosed) this.sink.onClose(error ?? this.error);
+  }
+
+  // A close or half-close waiting for the held bytes to leave.
+  #finishShutdown(): void {
+    const socket = this.socket;
+    if (socket === null || this.#held !== null) return;
+    if (this.#closing) {
+      this.#closing = false;
+      socket.end();
+    } else if (this.#ending && !this.#closed) {
+      socket.shutdown();
+    }
   }
 }
 
@@ -141,7 +175,7 @@ const shared: BunHandlers = {
   error: (s, err) => {
     if (own(s)) own(s).error = err;
   },
-  end: (s) => s.end(),
+  end: (s) => own(s)?.sink.onEnd(),
 };
 
 function endpoint(
@@ -170,6 +204,7 @@ export const bunAdapter: RuntimeAdapter = {
     const tcp = target.kind === "tcp";
     bun().connect({
       ...endpoint(target),
+      allowHalfOpen: true,
       socket: {
         ...shared,
         open: (s) => {
@@ -187,6 +222,9 @@ export const bunAdapter: RuntimeAdapter = {
     const tcp = target.kind === "tcp";
     const server = bun().listen({
       ...endpoint(target),
+      // Half-open: a client's end of stream must not close our side before
+      // its requests are answered.
+      allowHalfOpen: true,
       socket: {
         ...shared,
         open: (s) => {

@@ -9,13 +9,15 @@
  * @module
  */
 
+import { setTimeout } from "node:timers";
 import { concatBytes } from "../_util.ts";
-import type {
-  RuntimeAdapter,
-  RuntimeListener,
-  RuntimeSocket,
-  SocketSink,
-  SocketTarget,
+import {
+  type RuntimeAdapter,
+  type RuntimeListener,
+  type RuntimeSocket,
+  SOCKET_LINGER_MS,
+  type SocketSink,
+  type SocketTarget,
 } from "./types.ts";
 
 // The few members of Deno's socket API this adapter uses, declared here
@@ -25,6 +27,7 @@ declare namespace Deno {
   interface Conn {
     read(p: Uint8Array): Promise<number | null>;
     write(p: Uint8Array): Promise<number>;
+    closeWrite(): Promise<void>;
     close(): void;
   }
   interface TcpConn extends Conn {
@@ -63,6 +66,10 @@ class DenoSocket implements RuntimeSocket {
   #pending = 0;
   #writing = false;
   #wantDrain = false;
+  // close() or end() asked while bytes were queued: done once they are out.
+  #closeAfterFlush = false;
+  #ending = false;
+  #released = false;
 
   constructor(sink: SocketSink) {
     this.#sink = sink;
@@ -77,11 +84,11 @@ class DenoSocket implements RuntimeSocket {
       this.#sink.onClose(err as Error);
       return;
     }
+    this.#conn = conn;
     if (this.#closed) {
-      conn.close();
+      this.#release();
       return;
     }
-    this.#conn = conn;
     if (tcp) (conn as Deno.TcpConn).setNoDelay(true);
     this.#sink.onOpen();
     if (this.#queue.length > 0) this.#flush();
@@ -92,6 +99,7 @@ class DenoSocket implements RuntimeSocket {
     const conn = this.#conn!;
     const buf = spareChunks.pop() ?? new Uint8Array(READ_CHUNK);
     let error: Error | undefined;
+    let ended = false;
     try {
       while (!this.#closed) {
         if (this.#paused) {
@@ -99,18 +107,24 @@ class DenoSocket implements RuntimeSocket {
           continue;
         }
         const n = await conn.read(buf);
-        if (n === null) break;
+        if (n === null) {
+          ended = true;
+          break;
+        }
         this.#sink.onData(buf.slice(0, n));
       }
     } catch (err) {
       error = err as Error;
     }
-    if (spareChunks.length < MAX_SPARE_CHUNKS) spareChunks.push(buf);
-    this.#finish(error);
+    giveBack(buf);
+    // The peer's end of stream ends reading only: what we still send
+    // (answers to what it asked before) goes out until close().
+    if (ended && !this.#closed) this.#sink.onEnd();
+    else if (!this.#closed || error !== undefined) this.#finish(error);
   }
 
   write(data: Uint8Array): boolean {
-    if (this.#closed) return false;
+    if (this.#closed || this.#ending) return false;
     this.#queue.push(data.slice());
     this.#pending += data.length;
     if (this.#conn !== null && !this.#writing) this.#flush();
@@ -123,7 +137,9 @@ class DenoSocket implements RuntimeSocket {
     const conn = this.#conn!;
     this.#writing = true;
     try {
-      while (this.#queue.length > 0 && !this.#closed) {
+      while (
+        this.#queue.length > 0 && (!this.#closed || this.#closeAfterFlush)
+      ) {
         const data = this.#queue.length === 1
           ? this.#queue[0]
           : concatBytes(this.#queue);
@@ -138,6 +154,11 @@ class DenoSocket implements RuntimeSocket {
       return;
     }
     this.#writing = false;
+    if (this.#closeAfterFlush) {
+      this.#release();
+      return;
+    }
+    if (this.#ending) this.#shutdown();
     if (this.#wantDrain && !this.#closed) {
       this.#wantDrain = false;
       this.#sink.onDrain();
@@ -154,23 +175,55 @@ class DenoSocket implements RuntimeSocket {
     this.#wakeReader = null;
   }
 
+  end(): void {
+    if (this.#closed || this.#ending) return;
+    this.#ending = true;
+    if (!this.#writing && this.#queue.length === 0) this.#shutdown();
+  }
+
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.#wakeReader?.();
+    if (this.#conn !== null && (this.#writing || this.#queue.length > 0)) {
+      // Let the bytes already written go out first, as close(2) would.
+      this.#closeAfterFlush = true;
+      setTimeout(() => this.#release(), SOCKET_LINGER_MS).unref();
+      return;
+    }
+    this.#release();
+  }
+
+  #shutdown(): void {
+    this.#conn?.closeWrite().catch(() => {
+      // The peer is gone already: close() or a read reports it.
+    });
+  }
+
+  #release(): void {
+    if (this.#released || this.#conn === null) return;
+    this.#released = true;
+    this.#queue = [];
     try {
-      this.#conn?.close();
+      this.#conn.close();
     } catch {
       // Already closed by the peer: nothing left to release.
     }
-    this.#wakeReader?.();
   }
 
   #finish(error?: Error): void {
     const wasClosed = this.#closed;
-    this.close();
+    this.#closed = true;
+    this.#closeAfterFlush = false;
+    this.#wakeReader?.();
+    this.#release();
     // After our own close() the owner already knows; report only the peer's.
     if (!wasClosed) this.#sink.onClose(error);
   }
+}
+
+function giveBack(chunk: Uint8Array): void {
+  if (spareChunks.length < MAX_SPARE_CHUNKS) spareChunks.push(chunk);
 }
 
 function denoConnect(target: SocketTarget): Promise<Deno.Conn> {

@@ -1,15 +1,23 @@
 /**
  * Chooses the socket adapter for the runtime we are running on.
  *
+ * Each adapter's module is loaded only when first used, so that Deno does
+ * not load `node:net` (nor Bun's adapter) and Bun does not load Deno's: a
+ * per-runtime entry point (as some frameworks offer) would need every
+ * caller to pick the right one, and a JSR package cannot choose it for
+ * them. The runtime's own adapter starts loading with this module, so it
+ * is normally there before the first socket; until then calls wait for it.
+ *
  * @module
  */
 
-import { bunAdapter } from "./bun.ts";
-import { denoAdapter } from "./deno.ts";
-import { nodeAdapter } from "./node.ts";
-import type { RuntimeAdapter } from "./types.ts";
+import type {
+  RuntimeAdapter,
+  RuntimeListener,
+  SocketSink,
+  SocketTarget,
+} from "./types.ts";
 
-export { bunAdapter, denoAdapter, nodeAdapter };
 export type {
   RuntimeAdapter,
   RuntimeListener,
@@ -17,6 +25,93 @@ export type {
   SocketSink,
   SocketTarget,
 } from "./types.ts";
+
+type LazyAdapter = RuntimeAdapter & { preload(): void };
+
+// An adapter whose module is imported on first use; afterwards each call
+// goes straight to it.
+function lazyAdapter(
+  name: string,
+  load: () => Promise<RuntimeAdapter>,
+): LazyAdapter {
+  let impl: RuntimeAdapter | null = null;
+  let loading: Promise<RuntimeAdapter> | null = null;
+  const get = () =>
+    loading ??= load().then((adapter) => impl = adapter, (err) => {
+      loading = null;
+      throw err;
+    });
+  return {
+    name,
+    preload: () => void get().catch(() => {}),
+    connect(target: SocketTarget, sink: SocketSink): void {
+      if (impl !== null) return impl.connect(target, sink);
+      get().then(
+        (adapter) => adapter.connect(target, sink),
+        (err: Error) => sink.onClose(err),
+      );
+    },
+    async listen(
+      target: SocketTarget,
+      onAccept: () => SocketSink,
+    ): Promise<RuntimeListener> {
+      return (impl ?? await get()).listen(target, onAccept);
+    },
+  };
+}
+
+/**
+ * Sockets through `Deno.connect` / `Deno.listen` (under Deno only).
+ *
+ * @example
+ * ```ts
+ * import { denoAdapter, NalAddress, NalListener } from "@distcache/distcache/nal";
+ *
+ * const list = new NalListener({ adapter: denoAdapter });
+ * await list.create(NalAddress.parse("IP:127.0.0.1:0"));
+ * list.close();
+ * ```
+ */
+export const denoAdapter: RuntimeAdapter = lazyAdapter(
+  "deno",
+  async () => (await import("./deno.ts")).denoAdapter,
+);
+const lazyDeno = denoAdapter as LazyAdapter;
+
+/**
+ * Sockets through `Bun.connect` / `Bun.listen` (under Bun only).
+ *
+ * @example
+ * ```ts
+ * import { bunAdapter, NalListener } from "@distcache/distcache/nal";
+ *
+ * const list = new NalListener({ adapter: bunAdapter }); // under Bun only
+ * ```
+ */
+export const bunAdapter: RuntimeAdapter = lazyAdapter(
+  "bun",
+  async () => (await import("./bun.ts")).bunAdapter,
+);
+const lazyBun = bunAdapter as LazyAdapter;
+
+/**
+ * Sockets through `node:net`, which Deno and Bun also provide: how the
+ * tests run every transport check over a second implementation.
+ *
+ * @example Force the node:net adapter for a listener
+ * ```ts
+ * import { NalAddress, NalListener, nodeAdapter } from "@distcache/distcache/nal";
+ *
+ * const list = new NalListener({ adapter: nodeAdapter });
+ * await list.create(NalAddress.parse("IP:127.0.0.1:0"));
+ * list.close();
+ * ```
+ */
+export const nodeAdapter: RuntimeAdapter = lazyAdapter(
+  "node",
+  async () => (await import("./node.ts")).nodeAdapter,
+);
+const lazyNode = nodeAdapter as LazyAdapter;
 
 /** The runtimes libnal knows. */
 export type RuntimeName = "deno" | "bun" | "node";
@@ -39,6 +134,7 @@ export function detectRuntime(): RuntimeName {
 }
 
 let chosen: RuntimeAdapter | null = null;
+adapterFor(detectRuntime()).preload();
 
 /**
  * The adapter used when none is given: the runtime's own sockets, or the one
@@ -87,10 +183,6 @@ export function availableAdapters(): RuntimeAdapter[] {
   return own === nodeAdapter ? [nodeAdapter] : [own, nodeAdapter];
 }
 
-function adapterFor(name: RuntimeName): RuntimeAdapter {
-  return name === "deno"
-    ? denoAdapter
-    : name === "bun"
-    ? bunAdapter
-    : nodeAdapter;
+function adapterFor(name: RuntimeName): LazyAdapter {
+  return name === "deno" ? lazyDeno : name === "bun" ? lazyBun : lazyNode;
 }

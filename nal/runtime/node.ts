@@ -6,12 +6,14 @@
  */
 
 import * as net from "node:net";
-import type {
-  RuntimeAdapter,
-  RuntimeListener,
-  RuntimeSocket,
-  SocketSink,
-  SocketTarget,
+import { setTimeout } from "node:timers";
+import {
+  type RuntimeAdapter,
+  type RuntimeListener,
+  type RuntimeSocket,
+  SOCKET_LINGER_MS,
+  type SocketSink,
+  type SocketTarget,
 } from "./types.ts";
 
 class NodeSocket implements RuntimeSocket {
@@ -35,8 +37,21 @@ class NodeSocket implements RuntimeSocket {
     this.#socket.resume();
   }
 
+  end(): void {
+    if (!this.#socket.destroyed) this.#socket.end();
+  }
+
   close(): void {
-    this.#socket.destroy();
+    const socket = this.#socket;
+    if (socket.destroyed) return;
+    // destroy() drops what node:net still holds: let that go out first.
+    if (socket.writableLength === 0 || socket.connecting) {
+      socket.destroy();
+      return;
+    }
+    socket.end();
+    socket.once("finish", () => socket.destroy());
+    setTimeout(() => socket.destroy(), SOCKET_LINGER_MS).unref();
   }
 }
 
@@ -50,6 +65,7 @@ function wire(socket: net.Socket, sink: SocketSink, connected: boolean): void {
   }
   socket.on("data", (chunk: Uint8Array) => sink.onData(chunk));
   socket.on("drain", () => sink.onDrain());
+  socket.on("end", () => sink.onEnd());
   socket.on("error", (err: Error) => {
     error = err;
   });
@@ -64,6 +80,18 @@ function targetOf(
     return asked;
   }
   return { ...asked, port: addr.port };
+}
+
+function listenOn(server: net.Server, target: SocketTarget): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    const ready = () => {
+      server.off("error", reject);
+      resolve();
+    };
+    if (target.kind === "unix") server.listen({ path: target.path }, ready);
+    else server.listen({ host: target.host, port: target.port }, ready);
+  });
 }
 
 /**
@@ -82,38 +110,34 @@ export const nodeAdapter: RuntimeAdapter = {
   name: "node",
   connect(target: SocketTarget, sink: SocketSink): void {
     const socket = target.kind === "unix"
-      ? net.createConnection({ path: target.path })
+      ? net.createConnection({ path: target.path, allowHalfOpen: true })
       : net.createConnection({
         host: target.host,
         port: target.port,
         family: target.family,
         noDelay: true,
+        allowHalfOpen: true,
       });
     wire(socket, sink, false);
   },
-  listen(
+  async listen(
     target: SocketTarget,
     onAccept: () => SocketSink,
   ): Promise<RuntimeListener> {
-    const server = net.createServer({ noDelay: true });
+    // Half-open: a client's end of stream must not close our side before
+    // its requests are answered.
+    const server = net.createServer({ noDelay: true, allowHalfOpen: true });
     server.on("connection", (socket: net.Socket) => {
       if (target.kind === "tcp") socket.setNoDelay(true);
       wire(socket, onAccept(), true);
     });
-    return new Promise((resolve, reject) => {
-      server.once("error", reject);
-      const ready = () => {
-        server.off("error", reject);
-        // A listener must not die of a per-connection error after start.
-        server.on("error", () => {});
-        resolve({
-          target: targetOf(server.address(), target),
-          close: () =>
-            new Promise<void>((resolve) => server.close(() => resolve())),
-        });
-      };
-      if (target.kind === "unix") server.listen({ path: target.path }, ready);
-      else server.listen({ host: target.host, port: target.port }, ready);
-    });
+    await listenOn(server, target);
+    // A listener must not die of a per-connection error after start.
+    server.on("error", () => {});
+    return {
+      target: targetOf(server.address(), target),
+      close: () =>
+        new Promise<void>((resolve) => server.close(() => resolve())),
+    };
   },
 };

@@ -34,14 +34,30 @@ export interface RuntimeSocket {
   pause(): void;
   /** Delivers data again after {@linkcode RuntimeSocket.pause}. */
   resume(): void;
-  /** Closes the socket. No further callbacks matter after this. */
+  /**
+   * Shuts down the sending side once the bytes already written are handed
+   * to the system (the peer sees end of stream); reading goes on.
+   */
+  end(): void;
+  /**
+   * Closes the socket once the bytes already written are handed to the
+   * system, as close(2) leaves them to the kernel; a peer that takes none
+   * of them for {@linkcode SOCKET_LINGER_MS} loses them. No further
+   * callbacks matter after this.
+   */
   close(): void;
 }
 
 /**
+ * How long a closing socket waits for the peer to take the bytes already
+ * written before it gives up on them.
+ */
+export const SOCKET_LINGER_MS = 10_000;
+
+/**
  * Where a socket's events go. Adapters call these asynchronously (never from
  * inside `connect`), in order: `attach` first, then `onOpen`, data and drain
- * events, and `onClose` once.
+ * events, at most one `onEnd`, and `onClose` once.
  */
 export interface SocketSink {
   /** Gives the sink the socket it will be fed from. */
@@ -52,6 +68,12 @@ export interface SocketSink {
   onData(chunk: Uint8Array): void;
   /** The runtime wrote out everything it was holding. */
   onDrain(): void;
+  /**
+   * The peer ended its stream (a FIN: shutdown or close on its side): no
+   * more data will arrive, but the socket stays open for sending until
+   * `close()`.
+   */
+  onEnd(): void;
   /** The socket closed (peer closed, error, refused connect). */
   onClose(error?: Error): void;
 }
@@ -80,7 +102,7 @@ export interface RuntimeListener {
 export interface RuntimeAdapter {
   /** `"deno"`, `"bun"` or `"node"`. */
   readonly name: string;
-  /** Starts connecting; reports through `sink` (attach first, synchronously). */
+  /** Starts connecting; reports through `sink` (attach before anything else). */
   connect(target: SocketTarget, sink: SocketSink): void;
   /**
    * Listens; for each accepted socket calls `onAccept` for a sink, then

@@ -1,0 +1,381 @@
+/**
+ * NalLoop: an event-driven loop for owners of many connections (a server,
+ * a proxy, a relay). Where a select loop looks at every connection on
+ * every wake-up, here each connection's news schedules a visit of that
+ * connection only, so a thousand idle connections cost nothing per
+ * request.
+ *
+ * @module
+ */
+
+import { NalConnection } from "./connection.ts";
+import type { NalListener } from "./listener.ts";
+import { yieldToRuntime } from "./runtime/tick.ts";
+
+// Turns in a row that found work at once, after which the loop yields to
+// the runtime's event loop (socket events, timers) before going on.
+const MAX_BUSY_TURNS = 64;
+
+/**
+ * What a {@linkcode NalLoop} can watch: {@linkcode NalConnection},
+ * {@linkcode NalListener}, and anything built over a connection that adds
+ * work of its own (a protocol plug holding a whole command is one).
+ *
+ * @example A connection is watchable as it is
+ * ```ts
+ * import { NalConnection, type NalWatchable } from "@distcache/distcache/nal";
+ *
+ * const source: NalWatchable = new NalConnection();
+ * console.log(source.hasWork()); // false: no socket
+ * ```
+ */
+export interface NalWatchable {
+  /**
+   * Calls `onNews` on each event of the thing (`null`: stop); returns
+   * `false` when there is nothing to watch (no socket).
+   */
+  watch(onNews: (() => void) | null): boolean;
+  /**
+   * Whether a visit now would find something to do that no event will
+   * announce (asked after each visit).
+   */
+  hasWork(): boolean;
+}
+
+/**
+ * One thing a {@linkcode NalLoop} watches, as {@linkcode NalLoop.prototype.add}
+ * returns it.
+ *
+ * @example Visit again without an event, then stop watching
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { NalConnection, NalLoop } from "@distcache/distcache/nal";
+ *
+ * await using loop = new NalLoop();
+ * let visits = 0;
+ * const entry = loop.add(new NalConnection(), (e) => {
+ *   if (++visits === 2) e.remove();
+ *   else e.mark();
+ * });
+ * await loop.idle();
+ * assert.equal(visits, 2);
+ * assert.equal(entry.removed, true);
+ * ```
+ */
+export class NalLoopEntry {
+  /** What is watched. */
+  readonly source: NalWatchable;
+  /**
+   * Has the loop visit this entry on its next turn: for news the source's
+   * events do not carry (an asynchronous answer arrived for it, another
+   * connection queued bytes for it).
+   */
+  readonly mark: () => void;
+  readonly #visit: (entry: NalLoopEntry) => void;
+  readonly #onRemove: () => void;
+  #removed = false;
+
+  /**
+   * Made by {@linkcode NalLoop.prototype.add}.
+   *
+   * @param source What is watched.
+   * @param visit What a visit does.
+   * @param schedule How the loop is told to visit this entry.
+   * @param onRemove Tells the loop the entry is gone.
+   */
+  constructor(
+    source: NalWatchable,
+    visit: (entry: NalLoopEntry) => void,
+    schedule: (entry: NalLoopEntry) => void,
+    onRemove: () => void,
+  ) {
+    this.source = source;
+    this.#visit = visit;
+    this.#onRemove = onRemove;
+    this.mark = () => schedule(this);
+  }
+
+  /** Whether the entry was removed. */
+  get removed(): boolean {
+    return this.#removed;
+  }
+
+  /** Stops watching the source; no visit follows (it is not closed). */
+  remove(): void {
+    if (this.#removed) return;
+    this.#removed = true;
+    this.source.watch(null);
+    this.#onRemove();
+  }
+
+  /** Runs the visit (the loop calls it). */
+  visit(): void {
+    this.#visit(this);
+  }
+}
+
+/** A timer of a {@linkcode NalLoop}, as {@linkcode NalLoop.prototype.after} returns it. */
+export interface NalLoopTimer {
+  /** Cancels the timer if it has not fired yet. */
+  cancel(): void;
+}
+
+/** How many turns and visits a {@linkcode NalLoop} made (for tests and diagnostics). */
+export interface NalLoopStats {
+  /** Turns: rounds of visits. */
+  turns: number;
+  /** Visits, over all entries. */
+  visits: number;
+  /** Entries watched now. */
+  entries: number;
+}
+
+/**
+ * An event-driven loop. Each watched thing (a connection, a listener, a
+ * plug) has a visit function; a turn of the loop visits only the entries
+ * that had news since the previous turn: an event of the source (bytes
+ * arrived, send space freed, the peer ended or closed, a connection to
+ * accept), a {@linkcode NalLoopEntry.prototype.mark}, or work the source
+ * still had right after its last visit ({@linkcode NalWatchable.hasWork}).
+ * A visit should do all it can (io(), serving what arrived); entries marked
+ * during a turn are visited on the next one, so none starves the others.
+ * Timers ({@linkcode NalLoop.prototype.after}) run at the start of a turn.
+ *
+ * The loop runs from construction until {@linkcode NalLoop.prototype.close}
+ * (or `stop()`); it does not close what it watches. While nothing happens
+ * it waits on a promise, which keeps no process alive by itself.
+ *
+ * @example Echo server on a loop
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { NalAddress, NalConnection, NalListener, NalLoop } from "@distcache/distcache/nal";
+ *
+ * const list = new NalListener();
+ * assert.ok(await list.create(NalAddress.parse("IP:127.0.0.1:0")));
+ * const loop = new NalLoop();
+ * loop.accept(list, (conn) => {
+ *   loop.add(conn, (entry) => {
+ *     const alive = conn.io();
+ *     const rb = conn.getRead();
+ *     rb.takeData(null, conn.getSend().write(rb.readPtr()));
+ *     if (!conn.io() || !alive) {
+ *       entry.remove();
+ *       conn.close();
+ *     }
+ *   });
+ * });
+ * const client = new NalConnection();
+ * client.create(NalAddress.parse(list.address()));
+ * client.getSend().write(new TextEncoder().encode("ping"));
+ * const echoed = new Promise<void>((resolve) => {
+ *   loop.add(client, (entry) => {
+ *     client.io();
+ *     if (client.getRead().used() === 4) {
+ *       entry.remove();
+ *       resolve();
+ *     }
+ *   });
+ * });
+ * await echoed;
+ * assert.equal(new TextDecoder().decode(client.getRead().readPtr()), "ping");
+ * client.close();
+ * await loop.close();
+ * await list.closeAndWait();
+ * ```
+ */
+export class NalLoop {
+  #ready = new Set<NalLoopEntry>();
+  #spare = new Set<NalLoopEntry>();
+  #due: (() => void)[] = [];
+  readonly #timers = new Set<ReturnType<typeof setTimeout>>();
+  #resume: (() => void) | null = null;
+  #idleWaiters: (() => void)[] = [];
+  #stopping = false;
+  #turns = 0;
+  #visits = 0;
+  #entries = 0;
+  readonly #onRemove = (): void => {
+    this.#entries--;
+  };
+  readonly #schedule = (entry: NalLoopEntry): void => {
+    if (entry.removed) return;
+    this.#ready.add(entry);
+    this.#kick();
+  };
+
+  /** Resolves when the loop has stopped (rejects if a visit threw). */
+  readonly finished: Promise<void>;
+
+  /** Makes a loop; it starts at once, waiting for news. */
+  constructor() {
+    this.finished = this.#run();
+  }
+
+  /**
+   * Watches `source`: `visit` runs in a turn after each of its events, and
+   * once soon after this call (news may have come before). Remove the
+   * entry (in the visit or elsewhere) once the source is done.
+   *
+   * @param source What to watch.
+   * @param visit What a visit does; it gets the entry.
+   * @returns The entry.
+   */
+  add(
+    source: NalWatchable,
+    visit: (entry: NalLoopEntry) => void,
+  ): NalLoopEntry {
+    const entry = new NalLoopEntry(
+      source,
+      visit,
+      this.#schedule,
+      this.#onRemove,
+    );
+    this.#entries++;
+    source.watch(entry.mark);
+    entry.mark();
+    return entry;
+  }
+
+  /**
+   * Accepts every connection `list` receives, each into a fresh
+   * {@linkcode NalConnection} handed to `onConnection` (the one accept
+   * loop of servers, proxies and relays).
+   *
+   * @param list A listening listener.
+   * @param onConnection Takes an accepted, established connection.
+   * @returns The listener's entry (remove it to stop accepting).
+   */
+  accept(
+    list: NalListener,
+    onConnection: (conn: NalConnection) => void,
+  ): NalLoopEntry {
+    let conn = new NalConnection();
+    return this.add(list, () => {
+      while (list.accept(null, conn)) {
+        onConnection(conn);
+        conn = new NalConnection();
+      }
+    });
+  }
+
+  /**
+   * Runs `fn` at the start of the first turn after `ms` milliseconds (for
+   * idle timeouts and retries). A pending timer keeps the process alive.
+   *
+   * @param ms Delay in milliseconds.
+   * @param fn What to run.
+   * @returns The timer, to cancel it.
+   */
+  after(ms: number, fn: () => void): NalLoopTimer {
+    const timer = setTimeout(() => {
+      this.#timers.delete(timer);
+      this.#due.push(fn);
+      this.#kick();
+    }, Math.max(0, ms));
+    this.#timers.add(timer);
+    return {
+      cancel: () => {
+        if (this.#timers.delete(timer)) clearTimeout(timer);
+      },
+    };
+  }
+
+  /** Turns, visits and entries so far. */
+  stats(): NalLoopStats {
+    return {
+      turns: this.#turns,
+      visits: this.#visits,
+      entries: this.#entries,
+    };
+  }
+
+  /**
+   * Resolves the next time the loop has nothing to do (no visit or timer
+   * due): after the work that is scheduled now is done.
+   */
+  idle(): Promise<void> {
+    return new Promise((resolve) => {
+      this.#idleWaiters.push(resolve);
+      this.#kick();
+    });
+  }
+
+  /** Ends the loop after the current turn; pending timers are cancelled. */
+  stop(): void {
+    this.#stopping = true;
+    this.#kick();
+  }
+
+  /** Stops the loop and resolves once it has. */
+  async close(): Promise<void> {
+    this.stop();
+    await this.finished;
+  }
+
+  /** Same as {@linkcode NalLoop.prototype.close}, for `await using`. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  async #run(): Promise<void> {
+    // Let the constructor's caller add its entries before the first turn.
+    await Promise.resolve();
+    let busy = 0;
+    try {
+      while (!this.#stopping) {
+        if (this.#ready.size === 0 && this.#due.length === 0) {
+          busy = 0;
+          const waiters = this.#idleWaiters;
+          if (waiters.length > 0) {
+            this.#idleWaiters = [];
+            for (const resolve of waiters) resolve();
+          }
+          await new Promise<void>((resolve) => this.#resume = resolve);
+          continue;
+        }
+        if (++busy >= MAX_BUSY_TURNS) {
+          // Work found at once, many turns in a row: socket events and
+          // timers wait behind such a loop, so let them run once.
+          busy = 0;
+          await yieldToRuntime();
+          if (this.#stopping) break;
+        }
+        this.#turn();
+      }
+    } finally {
+      for (const timer of this.#timers) clearTimeout(timer);
+      this.#timers.clear();
+      this.#due.length = 0;
+      for (const resolve of this.#idleWaiters) resolve();
+      this.#idleWaiters = [];
+    }
+  }
+
+  #turn(): void {
+    this.#turns++;
+    if (this.#due.length > 0) {
+      const due = this.#due;
+      this.#due = [];
+      for (const fn of due) fn();
+    }
+    // Swap sets, so that entries marked during this turn wait for the next
+    // one instead of starving the others.
+    const batch = this.#ready;
+    this.#ready = this.#spare;
+    this.#spare = batch;
+    for (const entry of batch) {
+      if (entry.removed) continue;
+      this.#visits++;
+      entry.visit();
+      if (!entry.removed && entry.source.hasWork()) this.#ready.add(entry);
+    }
+    batch.clear();
+  }
+
+  #kick(): void {
+    const resume = this.#resume;
+    if (resume === null) return;
+    this.#resume = null;
+    resume();
+  }
+}
