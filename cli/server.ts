@@ -194,6 +194,9 @@ export async function runServer(args: readonly string[]): Promise<number> {
     onClientError: (err) => {
       if (!quiet) console.error(`dropped a client: ${err.message}`);
     },
+    onAcceptError: (err) => {
+      if (!quiet) console.error(err.message);
+    },
   });
   const line = new StatsLine((flags.progress as number | undefined) ?? 0);
   return await superviseService(server, {

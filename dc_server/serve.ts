@@ -10,6 +10,7 @@ import {
   NalListener,
   NalLoop,
   type NalLoopEntry,
+  type NalSocketError,
   type RuntimeAdapter,
 } from "../nal/mod.ts";
 import type { DcCache, DcCacheFactory } from "./cache.ts";
@@ -60,6 +61,12 @@ export interface ServeOptions {
    * frame, wrong protocol version): only that client is dropped.
    */
   onClientError?: (error: DistcacheError) => void;
+  /**
+   * Called, at most once a second, while accepting connections fails (out
+   * of file descriptors: EMFILE, ENFILE). The server backs off and keeps
+   * serving its connected clients meanwhile.
+   */
+  onAcceptError?: (error: NalSocketError) => void;
   /**
    * The loop to serve on, e.g. one shared with a proxy in the same process
    * (it is not closed with the server). @default {a loop of its own}
@@ -115,7 +122,10 @@ export async function serve(options: ServeOptions = {}): Promise<Server> {
     onWake: (client) => entries.get(client)?.mark(),
     onClientError: options.onClientError,
   });
-  const list = new NalListener({ adapter: options.adapter });
+  const list = new NalListener({
+    adapter: options.adapter,
+    onError: options.onAcceptError,
+  });
   if (!(await list.create(addr))) {
     server.close();
     throw list.error!;

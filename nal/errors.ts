@@ -66,7 +66,8 @@ export class NalAddressError extends DistcacheError {
 
 /**
  * A socket-level failure: listening, connecting, reading or writing
- * (code `ERR_LISTEN`, `ERR_ADDRESS_IN_USE`, `ERR_CONNECT`, `ERR_IO`).
+ * (code `ERR_LISTEN`, `ERR_ADDRESS_IN_USE`, `ERR_CONNECT`, `ERR_IO`,
+ * `ERR_ACCEPT`).
  *
  * Functions that the seed defines as returning a boolean still return
  * `false`; the error is kept on the object (`listener.error`,
@@ -85,7 +86,8 @@ export class NalSocketError extends DistcacheError {
   /**
    * Makes a socket error.
    *
-   * @param code One of `ERR_LISTEN`, `ERR_ADDRESS_IN_USE`, `ERR_CONNECT`, `ERR_IO`.
+   * @param code One of `ERR_LISTEN`, `ERR_ADDRESS_IN_USE`, `ERR_CONNECT`,
+   *   `ERR_IO`, `ERR_ACCEPT`.
    * @param message What failed, naming the address.
    * @param options Standard error options (`cause`: the runtime's error).
    */

@@ -31,7 +31,17 @@ import { Transport, type Waker } from "./transport.ts";
 export interface NalListenerOptions {
   /** Socket adapter to listen with. @default {defaultAdapter()} */
   adapter?: RuntimeAdapter;
+  /**
+   * Told, at most once a second, that accepting fails (code `ERR_ACCEPT`),
+   * e.g. when the process is out of file descriptors (EMFILE, ENFILE). The
+   * listener backs off and retries by itself, and its connections are not
+   * affected; nal prints nothing, so this is where an owner logs it.
+   */
+  onError?: (error: NalSocketError) => void;
 }
+
+// Accept failures are reported at most this often.
+const REPORT_INTERVAL_MS = 1000;
 
 // Accepted connections wait here, already reading, until accept() takes
 // them. Kept off the public class.
@@ -78,6 +88,7 @@ export function listenerCoreOf(
  */
 export class NalListener {
   readonly #adapter: RuntimeAdapter;
+  readonly #onError: ((error: NalSocketError) => void) | undefined;
   #address = "";
   /** Why the last `create` failed, if it did. */
   error: NalSocketError | null = null;
@@ -89,6 +100,7 @@ export class NalListener {
    */
   constructor(options: NalListenerOptions = {}) {
     this.#adapter = options.adapter ?? defaultAdapter();
+    this.#onError = options.onError;
   }
 
   /**
@@ -114,6 +126,28 @@ export class NalListener {
         return false;
       }
     }
+    const onError = this.#onError;
+    let lastReport = -Infinity;
+    let failures = 0;
+    const onAcceptError = (err: Error): void => {
+      failures++;
+      const now = Date.now();
+      if (onError === undefined || now - lastReport < REPORT_INTERVAL_MS) {
+        return;
+      }
+      const times = failures === 1 ? "" : ` (${failures} times)`;
+      lastReport = now;
+      failures = 0;
+      onError(
+        new NalSocketError(
+          "ERR_ACCEPT",
+          `cannot accept on "${this.#address}"${times}: ${
+            describeAcceptError(err)
+          }; retrying`,
+          { cause: err },
+        ),
+      );
+    };
     const core: ListenerCore = {
       runtime: null as unknown as RuntimeListener,
       queue: [],
@@ -130,6 +164,14 @@ export class NalListener {
         core.waker?.wake();
         core.blocked.shift()?.();
         return t;
+      }, {
+        onAcceptError,
+        // A socket file made again after a pause is ours too.
+        onRebind: () => {
+          if (core.unixPath !== null) {
+            core.unixInode = socketInode(core.unixPath);
+          }
+        },
       });
     } catch (err) {
       return this.#fail(
@@ -312,6 +354,20 @@ export class NalListener {
 // or a dummy (established without a socket) is in use.
 function idle(conn: NalConnection): boolean {
   return transportOf(conn) === undefined && !conn.isEstablished();
+}
+
+// Runtimes word "out of descriptors" in their own ways (EMFILE, "Too many
+// open files (os error 24)"): say it one way, with the errno.
+function describeAcceptError(err: Error): string {
+  const code = (err as { code?: string }).code;
+  const text = `${code ?? ""} ${err.message}`;
+  if (/EMFILE|os error 24/.test(text)) {
+    return "out of file descriptors (EMFILE): new connections wait";
+  }
+  if (/ENFILE|os error 23/.test(text)) {
+    return "the system is out of file descriptors (ENFILE): new connections wait";
+  }
+  return err.message;
 }
 
 function listenCode(err: unknown): string {

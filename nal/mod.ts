@@ -53,6 +53,7 @@ export {
   defaultAdapter,
   denoAdapter,
   detectRuntime,
+  type ListenHooks,
   nodeAdapter,
   type RuntimeAdapter,
   type RuntimeListener,

@@ -49,6 +49,23 @@ export function cliCommand(
   return { command: process.execPath, args: [MAIN, ...args] };
 }
 
+/** How {@linkcode CliProcess} starts its process. */
+export interface CliProcessOptions {
+  /** Working directory. */
+  cwd?: string;
+  /** In a process group of its own. */
+  group?: boolean;
+  /** Variables added to the environment. */
+  env?: Record<string, string>;
+  /**
+   * Run this script of the suite instead of the CLI (same runtime, same
+   * arguments; see {@linkcode scriptCommand}).
+   */
+  script?: URL;
+  /** Soft and hard limit on open files (`ulimit -n`). */
+  fdLimit?: number;
+}
+
 /** A CLI process with its output collected. */
 export class CliProcess {
   readonly child: ChildProcess;
@@ -63,15 +80,25 @@ export class CliProcess {
   constructor(
     args: readonly string[],
     binary?: string,
-    options: {
-      cwd?: string;
-      group?: boolean;
-      env?: Record<string, string>;
-    } = {},
+    options: CliProcessOptions = {},
   ) {
-    const cmd = binary === undefined
-      ? cliCommand(args)
-      : { command: binary, args: [...args] };
+    let cmd = binary !== undefined
+      ? { command: binary, args: [...args] }
+      : options.script !== undefined
+      ? scriptCommand(options.script, args)
+      : cliCommand(args);
+    if (options.fdLimit !== undefined) {
+      // exec: the process that runs is the runtime itself, not a shell.
+      cmd = {
+        command: "sh",
+        args: [
+          "-c",
+          `ulimit -n ${options.fdLimit} && exec "$0" "$@"`,
+          cmd.command,
+          ...cmd.args,
+        ],
+      };
+    }
     this.child = spawn(cmd.command, cmd.args, {
       stdio: ["ignore", "pipe", "pipe"],
       cwd: options.cwd,

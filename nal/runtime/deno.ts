@@ -9,9 +9,10 @@
  * @module
  */
 
-import { setTimeout } from "node:timers";
+import { clearTimeout, setTimeout } from "node:timers";
 import { concatBytes } from "../_util.ts";
 import {
+  type ListenHooks,
   type RuntimeAdapter,
   type RuntimeListener,
   type RuntimeSocket,
@@ -55,6 +56,9 @@ const spareChunks: Uint8Array[] = [];
 const MAX_SPARE_CHUNKS = 64;
 // Bytes queued or in flight past which write() reports backpressure.
 const WRITE_HIGH_WATER = 65536;
+// Waits between failed accepts (EMFILE...): doubled up to the most.
+const ACCEPT_BACKOFF_MIN_MS = 10;
+const ACCEPT_BACKOFF_MAX_MS = 1000;
 
 class DenoSocket implements RuntimeSocket {
   readonly #sink: SocketSink;
@@ -266,6 +270,7 @@ export const denoAdapter: RuntimeAdapter = {
   listen(
     target: SocketTarget,
     onAccept: () => SocketSink,
+    hooks: ListenHooks = {},
   ): Promise<RuntimeListener> {
     const listener: Deno.Listener = target.kind === "unix"
       ? Deno.listen({ transport: "unix", path: target.path })
@@ -275,15 +280,33 @@ export const denoAdapter: RuntimeAdapter = {
         port: target.port,
       });
     let closed = false;
+    let wakeBackoff: (() => void) | null = null;
     const loop = (async () => {
+      let backoff = 0;
       while (!closed) {
         let conn: Deno.Conn;
         try {
           conn = await listener.accept();
-        } catch {
-          // accept() fails once the listener is closed; a transient failure
-          // (EMFILE) must not end a live listener.
+          backoff = 0;
+        } catch (err) {
+          // accept() fails once the listener is closed. Any other failure
+          // (EMFILE: out of descriptors) must neither end a live listener
+          // nor be retried at once, which would spin: the connections
+          // wait in the kernel's backlog meanwhile.
           if (closed) return;
+          hooks.onAcceptError?.(err as Error);
+          backoff = Math.min(
+            Math.max(backoff * 2, ACCEPT_BACKOFF_MIN_MS),
+            ACCEPT_BACKOFF_MAX_MS,
+          );
+          await new Promise<void>((resolve) => {
+            const timer = setTimeout(resolve, backoff);
+            wakeBackoff = () => {
+              clearTimeout(timer);
+              resolve();
+            };
+          });
+          wakeBackoff = null;
           continue;
         }
         const sink = onAccept();
@@ -303,6 +326,7 @@ export const denoAdapter: RuntimeAdapter = {
         if (!closed) {
           closed = true;
           listener.close();
+          (wakeBackoff as (() => void) | null)?.();
         }
         // Deno unlinks a UNIX socket path when the cancelled accept lets the
         // listener go: wait for that, so a server restarted on the same path

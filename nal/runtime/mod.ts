@@ -12,6 +12,7 @@
  */
 
 import type {
+  ListenHooks,
   RuntimeAdapter,
   RuntimeListener,
   SocketSink,
@@ -19,6 +20,7 @@ import type {
 } from "./types.ts";
 
 export type {
+  ListenHooks,
   RuntimeAdapter,
   RuntimeListener,
   RuntimeSocket,
@@ -54,8 +56,9 @@ function lazyAdapter(
     async listen(
       target: SocketTarget,
       onAccept: () => SocketSink,
+      hooks?: ListenHooks,
     ): Promise<RuntimeListener> {
-      return (impl ?? await get()).listen(target, onAccept);
+      return (impl ?? await get()).listen(target, onAccept, hooks);
     },
   };
 }

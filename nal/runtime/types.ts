@@ -78,6 +78,24 @@ export interface SocketSink {
   onClose(error?: Error): void;
 }
 
+/**
+ * What a listening adapter tells its owner besides new connections.
+ */
+export interface ListenHooks {
+  /**
+   * Accepting failed (e.g. EMFILE or ENFILE: out of file descriptors). The
+   * adapter backs off by itself and keeps its accepted sockets; this may be
+   * called often, so the owner rate-limits what it reports.
+   */
+  onAcceptError?(error: Error): void;
+  /**
+   * The adapter listens again after it had to stop (a runtime that can
+   * only stop a spinning accept by closing the socket): a UNIX socket
+   * file is a new one.
+   */
+  onRebind?(): void;
+}
+
 /** A listening socket as an adapter exposes it. */
 export interface RuntimeListener {
   /** The bound address (the real port when port 0 was asked for). */
@@ -111,5 +129,6 @@ export interface RuntimeAdapter {
   listen(
     target: SocketTarget,
     onAccept: () => SocketSink,
+    hooks?: ListenHooks,
   ): Promise<RuntimeListener>;
 }
