@@ -10,6 +10,7 @@
 import type { BenchSection } from "./section.ts";
 import { codec } from "./sections/codec.ts";
 import { dctest } from "./sections/dctest.ts";
+import { idle } from "./sections/idle.ts";
 import { proxy } from "./sections/proxy.ts";
 import { scale } from "./sections/scale.ts";
 import { throughput } from "./sections/throughput.ts";
@@ -20,6 +21,7 @@ export const SECTIONS: readonly BenchSection[] = [
   throughput,
   dctest,
   scale,
+  idle,
   proxy,
   tls,
   codec,

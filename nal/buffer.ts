@@ -13,6 +13,9 @@ const EMPTY = new Uint8Array(0);
  * Data is kept at `[start, end)` of one backing array: taking data from the
  * front only moves `start`, and the bytes are moved back to offset 0 only when
  * a writer needs the room, so consuming many small frames costs no copying.
+ * The array is allocated on the first write, so that a connection that
+ * never carries traffic (an idle client among thousands) costs no buffer
+ * memory.
  *
  * @example Write, peek and take
  * ```ts
@@ -27,6 +30,8 @@ const EMPTY = new Uint8Array(0);
  */
 export class NalBuffer {
   #data: Uint8Array = EMPTY;
+  // The capacity; #data is this long once allocated, EMPTY before.
+  #size = 0;
   #start = 0;
   #end = 0;
 
@@ -47,7 +52,7 @@ export class NalBuffer {
 
   /** Whether the buffer has no room left. */
   full(): boolean {
-    return this.#end - this.#start === this.#data.length;
+    return this.#end - this.#start === this.#size;
   }
 
   /** Whether the buffer holds some data. */
@@ -57,7 +62,7 @@ export class NalBuffer {
 
   /** Whether the buffer has some room left. */
   notFull(): boolean {
-    return this.#end - this.#start < this.#data.length;
+    return this.#end - this.#start < this.#size;
   }
 
   /** Bytes of data held. */
@@ -67,12 +72,12 @@ export class NalBuffer {
 
   /** Bytes of room left. */
   unused(): number {
-    return this.#data.length - (this.#end - this.#start);
+    return this.#size - (this.#end - this.#start);
   }
 
   /** Capacity in bytes. */
   size(): number {
-    return this.#data.length;
+    return this.#size;
   }
 
   /**
@@ -84,7 +89,9 @@ export class NalBuffer {
    */
   setSize(size: number): boolean {
     if (!Number.isInteger(size) || size < 0) return false;
-    if (size === this.#data.length) return true;
+    if (size === this.#size) return true;
+    this.#size = size;
+    if (this.#data === EMPTY) return true;
     const keep = Math.min(this.used(), size);
     const next = size === 0 ? EMPTY : new Uint8Array(size);
     next.set(this.#data.subarray(this.#start, this.#start + keep));
@@ -103,6 +110,7 @@ export class NalBuffer {
   write(src: Uint8Array): number {
     const n = Math.min(src.length, this.unused());
     if (n === 0) return 0;
+    if (this.#data === EMPTY) this.#data = new Uint8Array(this.#size);
     this.#makeRoom(n);
     this.#data.set(n === src.length ? src : src.subarray(0, n), this.#end);
     this.#end += n;
@@ -133,6 +141,9 @@ export class NalBuffer {
    * count.
    */
   writePtr(): Uint8Array {
+    if (this.#data === EMPTY && this.#size > 0) {
+      this.#data = new Uint8Array(this.#size);
+    }
     this.#makeRoom(this.unused());
     return this.#data.subarray(this.#end);
   }

@@ -48,10 +48,15 @@ declare namespace Deno {
   function listen(options: Endpoint): Listener;
 }
 
+// An idle connection waits in read() with a small array of its own; only
+// a read that fills it (more is waiting) borrows a large chunk, given back
+// after the first read that does not fill that. So an idle connection
+// holds 4 KiB, not 64, and a busy one still reads 64 KiB at a time.
+const SMALL_READ = 4096;
 const READ_CHUNK = 65536;
-// Read chunks of finished sockets, reused: a fresh 64 KiB array per
-// connection made short-lived connections (one per operation) spend their
-// time zeroing memory and collecting it. Bytes leave a chunk by copy.
+// Large chunks not lent out, reused: a fresh 64 KiB array per burst made
+// short-lived connections spend their time zeroing memory and collecting
+// it. Bytes leave a chunk by copy.
 const spareChunks: Uint8Array[] = [];
 const MAX_SPARE_CHUNKS = 64;
 // Bytes queued or in flight past which write() reports backpressure.
@@ -101,7 +106,8 @@ class DenoSocket implements RuntimeSocket {
 
   async #readLoop(): Promise<void> {
     const conn = this.#conn!;
-    const buf = spareChunks.pop() ?? new Uint8Array(READ_CHUNK);
+    let small: Uint8Array | null = null;
+    let large: Uint8Array | null = null;
     let error: Error | undefined;
     let ended = false;
     try {
@@ -110,17 +116,24 @@ class DenoSocket implements RuntimeSocket {
           await new Promise<void>((resolve) => this.#wakeReader = resolve);
           continue;
         }
+        const buf = large ?? (small ??= new Uint8Array(SMALL_READ));
         const n = await conn.read(buf);
         if (n === null) {
           ended = true;
           break;
         }
         this.#sink.onData(buf.slice(0, n));
+        if (n === buf.length) {
+          large ??= spareChunks.pop() ?? new Uint8Array(READ_CHUNK);
+        } else if (large !== null) {
+          giveBack(large);
+          large = null;
+        }
       }
     } catch (err) {
       error = err as Error;
     }
-    giveBack(buf);
+    if (large !== null) giveBack(large);
     // The peer's end of stream ends reading only: what we still send
     // (answers to what it asked before) goes out until close().
     if (ended && !this.#closed) this.#sink.onEnd();
