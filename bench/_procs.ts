@@ -81,6 +81,26 @@ export function oursKind(runtime: "deno" | "bun"): ServerKind {
   };
 }
 
+/** Our server under a runtime, its sessions in the Redis at `storeUrl`. */
+export function oursOnStoreKind(
+  runtime: "deno" | "bun",
+  name: string,
+  storeUrl: string,
+): ServerKind {
+  return {
+    name,
+    proto: "dc",
+    argv: (at) => [
+      ...cli(runtime),
+      "server",
+      "-listen",
+      dcAddress(at),
+      "-store",
+      storeUrl,
+    ],
+  };
+}
+
 /** Our proxy (`client`) under a runtime, in front of `server`. */
 export function proxyArgv(
   runtime: "deno" | "bun",

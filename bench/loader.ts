@@ -55,6 +55,13 @@ export interface LoaderJob {
    * store makes (`dc:` + id). @default {""}
    */
   keyPrefix?: string;
+  /**
+   * A Redis Cluster driven directly (proto `redis`): the port of each
+   * master and the slot ranges it serves; every connection then holds one
+   * socket per master and sends each key to the master of its slot, as a
+   * Cluster client does.
+   */
+  cluster?: { port: number; slots: [number, number][] }[];
 }
 
 /** What the loader prints (one JSON line). */
@@ -239,6 +246,31 @@ export function sessionId(k: number): string {
   return "session-" + k.toString(16).padStart(8, "0");
 }
 
+// CRC16 (XMODEM) of the key, modulo 16384: a Cluster's slot (the bench's
+// keys have no hash tag).
+const CRC16 = new Uint16Array(256).map((_, i) => {
+  let c = i << 8;
+  for (let k = 0; k < 8; k++) c = c & 0x8000 ? (c << 1) ^ 0x1021 : c << 1;
+  return c & 0xffff;
+});
+function slotOf(key: string): number {
+  let crc = 0;
+  for (let i = 0; i < key.length; i++) {
+    crc = ((crc << 8) ^ CRC16[((crc >> 8) ^ key.charCodeAt(i)) & 0xff]) &
+      0xffff;
+  }
+  return crc & 16383;
+}
+
+// Each slot's master: its index in `job.cluster` (all 0 without one).
+function slotTable(job: LoaderJob): Uint8Array {
+  const table = new Uint8Array(16384);
+  job.cluster?.forEach((node, i) => {
+    for (const [from, to] of node.slots) table.fill(i, from, to + 1);
+  });
+  return table;
+}
+
 function connect(job: LoaderJob): net.Socket {
   const sock = job.path
     ? net.createConnection({ path: job.path })
@@ -372,13 +404,18 @@ async function run(job: LoaderJob, proto: Proto): Promise<LoaderResult> {
   const timedFrom = start + warmup;
   const timedTo = timedFrom + duration;
 
-  const request = (): [Buffer, boolean] => {
+  const slots = slotTable(job);
+  // The request, whether it is a GET, and the master it goes to.
+  const request = (): [Buffer, boolean, number] => {
     if (random() < getRatio) {
-      return [proto.get(pfx + sessionId(Math.floor(random() * ids))), true];
+      const key = pfx + sessionId(Math.floor(random() * ids));
+      return [proto.get(key), true, job.cluster ? slots[slotOf(key)] : 0];
     }
+    const key = `${pfx}${tag}-${(added++).toString(36)}`;
     return [
-      proto.add(`${pfx}${tag}-${(added++).toString(36)}`, ttl, value),
+      proto.add(key, ttl, value),
       false,
+      job.cluster ? slots[slotOf(key)] : 0,
     ];
   };
   const record = (t0: number, kind: number): boolean => {
@@ -393,34 +430,46 @@ async function run(job: LoaderJob, proto: Proto): Promise<LoaderResult> {
 
   const persistent = () =>
     new Promise<void>((resolve) => {
-      const sock = connect(job);
+      // One socket, or one per master of a Cluster; one request in flight.
+      const socks = job.cluster
+        ? job.cluster.map((n) => connect({ ...job, port: n.port }))
+        : [connect(job)];
       let pending: Buffer | null = null;
       let isGet = true;
       let t0 = 0;
+      let connected = 0;
       const next = () => {
-        const [req, get] = request();
+        const [req, get, node] = request();
         isGet = get;
         t0 = performance.now();
-        sock.write(req);
+        socks[node].write(req);
       };
-      sock.on("connect", next);
-      sock.on("error", () => {
-        tally.errors++;
-        resolve();
-      });
-      sock.on("close", () => resolve());
-      sock.on("data", (chunk: Buffer) => {
-        const buf = pending ? Buffer.concat([pending, chunk]) : chunk;
-        const n = proto.parse(buf, 0, isGet, valueBytes);
-        if (n < 0) {
-          pending = buf;
-          return;
-        }
-        pending = null;
-        if (n !== buf.length) tally.errors++; // one request, one answer
-        if (record(t0, outcome.kind)) next();
-        else sock.end();
-      });
+      const end = () => {
+        for (const s of socks) s.end();
+      };
+      for (const sock of socks) {
+        sock.on("connect", () => {
+          if (++connected === socks.length) next();
+        });
+        sock.on("error", () => {
+          tally.errors++;
+          end();
+          resolve();
+        });
+        sock.on("close", () => resolve());
+        sock.on("data", (chunk: Buffer) => {
+          const buf = pending ? Buffer.concat([pending, chunk]) : chunk;
+          const n = proto.parse(buf, 0, isGet, valueBytes);
+          if (n < 0) {
+            pending = buf;
+            return;
+          }
+          pending = null;
+          if (n !== buf.length) tally.errors++; // one request, one answer
+          if (record(t0, outcome.kind)) next();
+          else end();
+        });
+      }
     });
 
   const perOperation = () =>

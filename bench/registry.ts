@@ -13,6 +13,7 @@ import { dctest } from "./sections/dctest.ts";
 import { idle } from "./sections/idle.ts";
 import { proxy } from "./sections/proxy.ts";
 import { scale } from "./sections/scale.ts";
+import { store } from "./sections/store.ts";
 import { throughput } from "./sections/throughput.ts";
 import { tls } from "./sections/tls.ts";
 
@@ -24,5 +25,6 @@ export const SECTIONS: readonly BenchSection[] = [
   idle,
   proxy,
   tls,
+  store,
   codec,
 ];

@@ -560,8 +560,17 @@ export class DcServer {
     entry.answer = answer;
     const line = this.#lines.get(client);
     if (client.dead || line === undefined || line.entries[0] !== entry) return;
-    this.#writeAnswers(client, line);
-    if (client.flags & DC_CLIENT_FLAG_IN_SERVER) this.#options.onWake?.(client);
+    if (!this.#writeAnswers(client, line)) return;
+    if ((client.flags & DC_CLIENT_FLAG_IN_SERVER) === 0) return;
+    // Send at once rather than on the loop's next turn; the loop comes
+    // back only for what is left: requests already read, answers the
+    // socket did not take, or a connection found dead.
+    const plug = client.plug;
+    if (
+      plug.io() && plug.peek() === null && !client.blocked &&
+      client.conn.getSend().used() === 0
+    ) return;
+    this.#options.onWake?.(client);
   }
 
   // Writes the answers at the head of the line that are known; false when

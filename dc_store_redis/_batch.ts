@@ -14,10 +14,12 @@ import type { Buffer } from "node:buffer";
 type Resolve<T> = (value: T) => void;
 type Reject = (reason: unknown) => void;
 
-// Sends of commands in flight before new ones wait to go together: one
-// would leave Redis idle while an answer travels back; more makes smaller
-// batches.
-const MAX_IN_FLIGHT = 2;
+// Sends of commands in flight before new ones wait to go together. With
+// one, a request that finds Redis busy waits at most one round trip, and at
+// 64 connections a send carries about 30 requests (4 MGETs and the ADDs
+// between them, in one write); with two, sends are half as large and cost
+// Redis and the client more per request.
+const MAX_IN_FLIGHT = 1;
 // Keys of one MGET: a huge one would hold Redis up for everyone else.
 const MAX_KEYS = 256;
 
@@ -33,6 +35,8 @@ interface Waiting {
 export class CommandQueue {
   readonly #get: (key: Buffer) => Promise<Buffer | null>;
   readonly #mget: (keys: Buffer[]) => Promise<(Buffer | null)[]>;
+  readonly #cork: () => void;
+  readonly #uncork: () => void;
   #inFlight = 0;
   #waiting: Waiting[] = [];
   readonly #done = () => {
@@ -43,13 +47,19 @@ export class CommandQueue {
   /**
    * @param get Fetches one key (GET).
    * @param mget Fetches several keys, answers in their order (MGET).
+   * @param cork Holds the writes to Redis back (they then go as one).
+   * @param uncork Lets them go.
    */
   constructor(
     get: (key: Buffer) => Promise<Buffer | null>,
     mget: (keys: Buffer[]) => Promise<(Buffer | null)[]>,
+    cork: () => void,
+    uncork: () => void,
   ) {
     this.#get = get;
     this.#mget = mget;
+    this.#cork = cork;
+    this.#uncork = uncork;
   }
 
   /** The value of `key`. */
@@ -83,8 +93,18 @@ export class CommandQueue {
     });
   }
 
-  // Sends everything that waited, in order, as one unit in flight.
+  // Sends everything that waited, in order, as one unit in flight and (the
+  // socket corked meanwhile) one write.
   #send(): void {
+    this.#cork();
+    try {
+      this.#sendAll();
+    } finally {
+      this.#uncork();
+    }
+  }
+
+  #sendAll(): void {
     const waiting = this.#waiting;
     this.#waiting = [];
     this.#inFlight++;

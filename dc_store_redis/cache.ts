@@ -8,6 +8,7 @@
  */
 
 import { Buffer } from "node:buffer";
+import type { Writable } from "node:stream";
 import type { Cluster, ClusterOptions, Redis, RedisOptions } from "ioredis";
 import {
   type DcCache,
@@ -446,9 +447,13 @@ export class RedisCache implements DcCache {
       this.#deadlines = new Deadlines(common.commandTimeout!);
     } else {
       // A Cluster refuses an MGET across slots; its GETs go one by one.
+      // The client's socket (replaced at each reconnection).
+      const stream = () => (client as unknown as { stream?: Writable }).stream;
       this.#queue = new CommandQueue(
         (k) => client.getBuffer(k),
         (ks) => client.mgetBuffer(ks),
+        () => stream()?.cork(),
+        () => stream()?.uncork(),
       );
     }
   }

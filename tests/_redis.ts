@@ -240,7 +240,7 @@ export class StandaloneRedis {
   }
 }
 
-/** A Cluster of 3 masters and 3 replicas on loopback. */
+/** A Cluster of 3 masters (and 3 replicas, unless asked for none) on loopback. */
 export class RedisCluster {
   readonly nodes: RedisProcess[];
   readonly #dir: string;
@@ -251,16 +251,19 @@ export class RedisCluster {
   }
 
   /**
-   * Starts 6 nodes, joins them with `redis-cli --cluster create
-   * --cluster-replicas 1`, and waits until every node sees the cluster ok
-   * and every replica is in sync.
+   * Starts 6 nodes (3 without replicas), joins them with `redis-cli
+   * --cluster create --cluster-replicas 1` (0), and waits until every node
+   * sees the cluster ok and every replica is in sync.
    */
-  static async start(nodeTimeoutMs = 1000): Promise<RedisCluster> {
+  static async start(
+    nodeTimeoutMs = 1000,
+    replicas: 0 | 1 = 1,
+  ): Promise<RedisCluster> {
     const dir = makeTempDir("dc-redis-cluster-");
     const nodes: RedisProcess[] = [];
     const cluster = new RedisCluster(nodes, dir);
     try {
-      for (let i = 0; i < 6; i++) {
+      for (let i = 0; i < 3 * (1 + replicas); i++) {
         const port = await freePort();
         const nodeDir = path.join(dir, String(port));
         fs.mkdirSync(nodeDir);
@@ -284,7 +287,7 @@ export class RedisCluster {
         "create",
         ...nodes.map((n) => `127.0.0.1:${n.port}`),
         "--cluster-replicas",
-        "1",
+        String(replicas),
         "--cluster-yes",
       ], 30_000);
       await cluster.waitHealthy();
@@ -313,19 +316,34 @@ export class RedisCluster {
     return out;
   }
 
+  /** Each master's port and the slot ranges it serves. */
+  async slotMap(): Promise<{ port: number; slots: [number, number][] }[]> {
+    const out = [];
+    for (const n of await this.masters()) {
+      const nodes = await n.cli("CLUSTER", "NODES");
+      const mine = nodes.split("\n").find((l) => l.includes("myself"))!;
+      const slots = mine.split(" ").slice(8).filter((r) => !r.startsWith("["))
+        .map((r): [number, number] => {
+          const [a, b] = r.split("-").map(Number);
+          return [a, b ?? a];
+        });
+      out.push({ port: n.port, slots });
+    }
+    return out;
+  }
+
   /** The master serving `key` now (CLUSTER KEYSLOT, then the slot map). */
   async masterOf(key: string): Promise<RedisProcess> {
     const any = this.nodes.find((n) => n.running)!;
     const slot = Number(await any.cli("CLUSTER", "KEYSLOT", key));
-    for (const n of await this.masters()) {
-      const nodes = await n.cli("CLUSTER", "NODES");
-      const mine = nodes.split("\n").find((l) => l.includes("myself"))!;
-      for (const range of mine.split(" ").slice(8)) {
-        const [a, b] = range.split("-").map(Number);
-        if (slot >= a && slot <= (b ?? a)) return n;
-      }
-    }
-    throw new Error(`no master serves slot ${slot}`);
+    const map = await this.slotMap();
+    const port = map.find((m) =>
+      m.slots.some(([a, b]) => slot >= a && slot <= b)
+    )
+      ?.port;
+    const node = this.nodes.find((n) => n.port === port);
+    if (node === undefined) throw new Error(`no master serves slot ${slot}`);
+    return node;
   }
 
   /** Waits until every running node sees the cluster ok and replicas are in sync. */
