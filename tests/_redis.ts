@@ -98,19 +98,39 @@ export class RedisProcess {
   readonly port: number;
   readonly dir: string;
   readonly #args: string[];
+  readonly #tls: boolean;
+  // redis-cli's arguments to reach it (TLS, credentials).
+  readonly #cliArgs: string[];
+  readonly #sentinelConf: string | undefined;
   #child: ChildProcess | null = null;
   #exited: Promise<void> = Promise.resolve();
   #log = "";
 
-  constructor(port: number, dir: string, args: string[]) {
+  /**
+   * @param port Its port (its TLS port when `tls`).
+   * @param dir Its working directory.
+   * @param args More redis-server arguments.
+   * @param options `tls`: `port` speaks TLS only (`args` give the files);
+   *   `cliArgs`: what redis-cli needs to reach it (TLS, credentials);
+   *   `sentinelConf`: a sentinel with this configuration file.
+   */
+  constructor(
+    port: number,
+    dir: string,
+    args: string[],
+    options: { tls?: boolean; cliArgs?: string[]; sentinelConf?: string } = {},
+  ) {
     this.port = port;
     this.dir = dir;
     this.#args = args;
+    this.#tls = options.tls ?? false;
+    this.#cliArgs = options.cliArgs ?? [];
+    this.#sentinelConf = options.sentinelConf;
   }
 
-  /** `redis://127.0.0.1:<port>`. */
+  /** `redis://127.0.0.1:<port>` (`rediss://` for TLS). */
   get url(): string {
-    return `redis://127.0.0.1:${this.port}`;
+    return `redis${this.#tls ? "s" : ""}://127.0.0.1:${this.port}`;
   }
 
   /** The process id (while running). */
@@ -126,19 +146,19 @@ export class RedisProcess {
   /** Starts (or restarts) it and waits until it answers PING. */
   async start(): Promise<void> {
     if (this.#child !== null) return;
-    const child = spawn(REDIS, [
-      "--port",
-      String(this.port),
+    const where = [
+      ...(this.#tls
+        ? ["--port", "0", "--tls-port", String(this.port)]
+        : ["--port", String(this.port)]),
       "--bind",
       "127.0.0.1",
-      "--save",
-      "",
-      "--appendonly",
-      "no",
       "--dir",
       this.dir,
-      ...this.#args,
-    ], { stdio: ["ignore", "pipe", "pipe"] });
+    ];
+    const argv = this.#sentinelConf !== undefined
+      ? [this.#sentinelConf, "--sentinel", ...where, ...this.#args]
+      : [...where, "--save", "", "--appendonly", "no", ...this.#args];
+    const child = spawn(REDIS, argv, { stdio: ["ignore", "pipe", "pipe"] });
     this.#child = child;
     child.stdout!.on("data", (d) => this.#log = (this.#log + d).slice(-4000));
     child.stderr!.on("data", (d) => this.#log = (this.#log + d).slice(-4000));
@@ -173,12 +193,16 @@ export class RedisProcess {
 
   /** Runs a command on it through redis-cli. */
   cli(...args: string[]): Promise<string> {
-    return redisCli(["-p", String(this.port), ...args]);
+    return redisCli(["-p", String(this.port), ...this.#cliArgs, ...args]);
   }
 
   /** Runs a command whose last argument is binary (redis-cli -x). */
   cliBinary(last: Uint8Array, ...args: string[]): Promise<string> {
-    return redisCli(["-p", String(this.port), "-x", ...args], 10_000, last);
+    return redisCli(
+      ["-p", String(this.port), ...this.#cliArgs, "-x", ...args],
+      10_000,
+      last,
+    );
   }
 
   /** Sends a signal (SIGKILL: dies at once; SIGSTOP: hangs; SIGCONT). */
@@ -215,10 +239,23 @@ export class StandaloneRedis {
     this.#dir = dir;
   }
 
-  /** Starts one on a free port, with extra redis-server arguments. */
-  static async start(args: string[] = []): Promise<StandaloneRedis> {
+  /**
+   * Starts one on a free port (or `port`), with extra redis-server
+   * arguments; `tls` makes the port TLS-only (`args` then name the
+   * certificate files) and `cliArgs` is what redis-cli needs to reach it.
+   */
+  static async start(
+    args: string[] = [],
+    port?: number,
+    options: { tls?: boolean; cliArgs?: string[] } = {},
+  ): Promise<StandaloneRedis> {
     const dir = makeTempDir("dc-redis-");
-    const server = new RedisProcess(await freePort(), dir, args);
+    const server = new RedisProcess(
+      port ?? await freePort(),
+      dir,
+      args,
+      options,
+    );
     try {
       await server.start();
     } catch (err) {

@@ -246,3 +246,17 @@ export async function addsAndGetsInOrder(
     assert.equal(td.decode(get.payload), `value-${i}`);
   }
 }
+
+/** Sends one command and returns its answer's payload (uid and op checked). */
+export async function ask(
+  c: RawClient,
+  uid: number,
+  op: number,
+  payload: Uint8Array,
+): Promise<Uint8Array> {
+  c.send(command(uid, op, payload));
+  const ans = await c.answer();
+  assert.equal(ans.uid, uid, "request_uid echoed");
+  assert.equal(ans.op, op, "operation echoed");
+  return ans.payload;
+}

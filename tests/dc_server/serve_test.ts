@@ -5,6 +5,7 @@ import { type DcCache, serve, type Server } from "../../dc_server/mod.ts";
 import {
   addPayload,
   addsAndGetsInOrder,
+  ask,
   bytes,
   command,
   concat,
@@ -36,20 +37,6 @@ async function settled(read: () => number): Promise<number> {
     }
   }
   return last;
-}
-
-// Sends one command and returns its answer's payload.
-async function ask(
-  c: RawClient,
-  uid: number,
-  op: number,
-  payload: Uint8Array,
-): Promise<Uint8Array> {
-  c.send(command(uid, op, payload));
-  const ans = await c.answer();
-  assert.equal(ans.uid, uid, "request_uid echoed");
-  assert.equal(ans.op, op, "operation echoed");
-  return ans.payload;
 }
 
 for (const { adapter, transport, label } of matrix()) {

@@ -10,6 +10,7 @@ import { redisCache, type RedisStatus } from "../../dc_store_redis/mod.ts";
 import { REDIS_MISSING, StandaloneRedis } from "../_redis.ts";
 import { until } from "../_servers.ts";
 import { addPayload, bytes, command, OP, RawClient } from "../_wire.ts";
+import { addOnceUp } from "./_store_cli.ts";
 import { SLACK_MS, Traffic } from "./_traffic.ts";
 
 const COMMAND_TIMEOUT_MS = 400;
@@ -110,14 +111,7 @@ describe("our server when Redis goes away", { skip: REDIS_MISSING }, () => {
       assert.deepEqual((await c.answer()).payload, Uint8Array.of(2));
       assert.ok(Date.now() - t0 < 1000, "at once");
       await redis.server.start();
-      await until(
-        async () => {
-          c.send(command(3, OP.ADD, addPayload("late", "x", 60_000)));
-          return (await c.answer()).payload[0] === 0;
-        },
-        10_000,
-        "service once Redis is up",
-      );
+      await addOnceUp(c, "late", "x", "service once Redis is up");
       c.send(command(4, OP.GET, bytes("late")));
       assert.deepEqual((await c.answer()).payload, bytes("x"));
     } finally {
