@@ -74,7 +74,7 @@ export function parseFlags(
   };
   try {
     parsed = parseArgs({
-      args: args.map(longForm),
+      args: attachDashValues(args.map(longForm), options),
       options,
       strict: true,
       allowPositionals: true,
@@ -116,7 +116,38 @@ export function usage(
     lines.push(`  ${left.padEnd(30)} ${spec.help}`);
   }
   lines.push(`  ${"-h, --help".padEnd(30)} show this help`);
+  lines.push(`  ${"--version".padEnd(30)} print the version`);
   return lines.join("\n");
+}
+
+// parseArgs refuses a value that starts with a dash ("-sessions -1") as
+// ambiguous: pass such a value as --name=value, so that it gets the flag's
+// own check, unless it is a flag itself (then the value is missing).
+function attachDashValues(
+  args: string[],
+  options: Record<string, { type: "string" | "boolean" }>,
+): string[] {
+  const out: string[] = [];
+  const isFlag = (arg: string) => {
+    const name = /^--?([^=]+)/.exec(arg)?.[1];
+    return name !== undefined && (name === "h" || name in options);
+  };
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
+    const name = /^--([^=]+)$/.exec(arg)?.[1];
+    const next = args[i + 1];
+    if (
+      name !== undefined && options[name]?.type === "string" &&
+      next !== undefined && next.startsWith("-") && next !== "-"
+    ) {
+      if (isFlag(next)) throw new UsageError(`flag -${name} needs a value`);
+      out.push(`${arg}=${next}`);
+      i++;
+    } else {
+      out.push(arg);
+    }
+  }
+  return out;
 }
 
 // The C tools take -listen; parseArgs takes --listen. One-letter flags
@@ -160,10 +191,13 @@ function convert(
     }
     return parseInt(value, 8);
   }
-  if (!/^[0-9]+$/.test(value)) {
+  if (!/^-?[0-9]+$/.test(value)) {
     throw new UsageError(`flag -${given}: "${value}" is not a whole number`);
   }
   const n = Number(value);
+  if (n < 0 && spec.min === undefined) {
+    throw new UsageError(`flag -${given}: ${n} is below the minimum 0`);
+  }
   if (spec.min !== undefined && n < spec.min) {
     throw new UsageError(
       `flag -${given}: ${n} is below the minimum ${spec.min}`,

@@ -23,6 +23,7 @@ import { DistcacheError } from "@distcache/distcache/nal";
 import { runClient } from "./client.ts";
 import { UsageError } from "./flags.ts";
 import { closeInspectorSignal } from "./no_inspector.ts";
+import { VERSION } from "./version.ts";
 import { runServer } from "./server.ts";
 import { runSnoop } from "./snoop.ts";
 import { runTest } from "./test.ts";
@@ -46,7 +47,8 @@ commands:
   snoop    relay traffic between clients and a server, printing each command
   test     check a server or proxy with random operations, and measure it
 
-Run "distcache <command> -h" for the flags of a command.`;
+Run "distcache <command> -h" for the flags of a command;
+"distcache --version" prints the version.`;
 
 /**
  * Runs the tool named by `argv[0]` with the rest as its flags; resolves with
@@ -70,12 +72,21 @@ export async function main(argv: readonly string[]): Promise<number> {
     console.log(HELP);
     return command === undefined ? 1 : 0;
   }
+  const isVersion = (a: string) => a === "--version" || a === "-version";
+  if (isVersion(command) || command === "version") {
+    console.log(`distcache ${VERSION}`);
+    return 0;
+  }
   const run = COMMANDS[command];
   if (run === undefined) {
     console.error(
       `distcache: unknown command "${command}" (server, client, snoop or test)`,
     );
     return 1;
+  }
+  if (args.some(isVersion)) {
+    console.log(`distcache ${command} ${VERSION}`);
+    return 0;
   }
   if (!guard.closed && SERVICES.has(command)) {
     console.error(

@@ -7,8 +7,21 @@
  */
 
 import { DC_CTX_FLAG_PERSISTENT, DcCtx } from "@distcache/distcache/dc_client";
+import {
+  DC_ADD_HEADER_SIZE,
+  DC_MAX_ID_LEN,
+  DC_MAX_TOTAL_DATA,
+} from "@distcache/distcache/dc_enc";
 import { Buffer } from "node:buffer";
 import { type FlagSpec, parseFlags, usage, UsageError } from "./flags.ts";
+
+// Session ids are 10 bytes up to one under the protocol's longest.
+const ID_MIN = 10;
+const ID_MAX = DC_MAX_ID_LEN - 1;
+// The most session data an ADD with the longest id can carry: 32697.
+const DATA_MAX = DC_MAX_TOTAL_DATA - DC_ADD_HEADER_SIZE - ID_MAX;
+// The least a GET answer can carry and still be told from an error code.
+const DATA_MIN = 5;
 
 /** Flags of `distcache test`. */
 export const TEST_FLAGS: FlagSpec[] = [
@@ -37,17 +50,17 @@ export const TEST_FLAGS: FlagSpec[] = [
     name: "datamin",
     kind: "int",
     arg: "<num>",
-    min: 5,
-    max: 32704,
-    help: "smallest session data (default 50)",
+    min: DATA_MIN,
+    max: DATA_MAX,
+    help: `smallest session data (default 50; ${DATA_MIN}..${DATA_MAX})`,
   },
   {
     name: "datamax",
     kind: "int",
     arg: "<num>",
-    min: 5,
-    max: 32704,
-    help: "largest session data (default 2100)",
+    min: DATA_MIN,
+    max: DATA_MAX,
+    help: `largest session data (default 2100; ${DATA_MIN}..${DATA_MAX})`,
   },
   {
     name: "timeout",
@@ -153,6 +166,12 @@ export async function runTestPlan(
   print: (line: string) => void = () => {},
 ): Promise<TestReport> {
   const flags = plan.persistent ? DC_CTX_FLAG_PERSISTENT : 0;
+  // A context of one connection per operation connects only when used, and
+  // an unreachable target would show as a wrong outcome of the first ADD:
+  // connect once first, so that it shows as what it is.
+  if (!plan.persistent) {
+    (await DcCtx.create(plan.connect, DC_CTX_FLAG_PERSISTENT)).close();
+  }
   const contexts: DcCtx[] = [];
   for (let i = 0; i < plan.concurrency; i++) {
     contexts.push(await DcCtx.create(plan.connect, flags));
@@ -245,7 +264,7 @@ function expected(want: boolean, got: boolean): string {
 function makeSessions(plan: TestPlan): Session[] {
   const out: Session[] = [];
   for (let i = 0; i < plan.sessions; i++) {
-    const idLen = 10 + Math.floor(Math.random() * 54);
+    const idLen = ID_MIN + Math.floor(Math.random() * (ID_MAX - ID_MIN + 1));
     const dataLen = plan.dataMin +
       Math.floor(Math.random() * (plan.dataMax - plan.dataMin + 1));
     out.push({

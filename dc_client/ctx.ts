@@ -208,9 +208,17 @@ export class DcCtx {
     ) {
       const link = ctx.#open();
       if (link === null || !(await link.established(Date.now() + timeoutMs))) {
-        const why = link?.error?.message ?? "cannot connect";
+        const cause = link?.error ?? undefined;
         link?.close();
-        throw new DcConnectError(`cannot connect to "${target}": ${why}`);
+        // The socket layer's message already names the address.
+        throw new DcConnectError(
+          cause?.message.startsWith("cannot connect to ")
+            ? cause.message
+            : `cannot connect to "${target}": ${
+              cause?.message ?? `no connection within ${timeoutMs} ms`
+            }`,
+          { cause },
+        );
       }
       ctx.#link = link;
     }

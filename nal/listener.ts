@@ -174,11 +174,13 @@ export class NalListener {
         },
       });
     } catch (err) {
-      return this.#fail(
-        listenCode(err),
-        `cannot listen on "${addr}": ${(err as Error).message}`,
-        err,
-      );
+      const code = listenCode(err);
+      // Bun says only "Failed to listen at <host>": name the reason the
+      // same way on every runtime.
+      const why = code === "ERR_ADDRESS_IN_USE"
+        ? "address in use"
+        : (err as Error).message;
+      return this.#fail(code, `cannot listen on "${addr}": ${why}`, err);
     }
     if (core.unixPath !== null) core.unixInode = socketInode(core.unixPath);
     cores.set(this, core);

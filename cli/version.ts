@@ -1,0 +1,20 @@
+/**
+ * The version the tools print for `--version`: the package's, kept equal
+ * to the version in deno.json, cli/deno.json and package.json (a test
+ * checks that they agree).
+ *
+ * @module
+ */
+
+/**
+ * The package version.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { VERSION } from "./version.ts";
+ *
+ * assert.match(VERSION, /^\d+\.\d+\.\d+/);
+ * ```
+ */
+export const VERSION = "0.1.0";
