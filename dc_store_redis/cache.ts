@@ -167,7 +167,7 @@ export class RedisCache implements DcCache {
   #count: Promise<number> | null = null;
   #counted = 0;
   #countedAt = -Infinity;
-  #countEvery = 5000;
+  #countEvery = 10_000;
 
   /**
    * Makes a store and starts connecting (in the background: the store is
@@ -294,8 +294,9 @@ export class RedisCache implements DcCache {
   /**
    * Sessions under the prefix (every server's sharing it), counted with
    * `SCAN` on every master. Counting costs Redis O(sessions), so a count
-   * younger than 5 s (or 20 times its own duration) is returned as is;
-   * concurrent calls share one count.
+   * younger than 10 s (or 100 times its own duration: at most 1% of
+   * Redis's time per server) is returned as is; concurrent calls share one
+   * count.
    */
   numItems(_now: number): number | Promise<number> {
     const start = Date.now();
@@ -304,7 +305,7 @@ export class RedisCache implements DcCache {
       const took = Date.now() - start;
       this.#counted = n;
       this.#countedAt = start;
-      this.#countEvery = Math.max(5000, 20 * took);
+      this.#countEvery = Math.max(10_000, 100 * took);
       return n;
     }).finally(() => this.#count = null);
     return this.#count;

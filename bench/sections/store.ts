@@ -79,6 +79,10 @@ const ADDED_P50_US = 50;
 export interface StoreData {
   /** Per mode (`c1`, `c8`, `c64`), per contender name. */
   points: Record<string, Record<string, Series>>;
+  /** When it was measured (ISO date). */
+  taken?: string;
+  /** What else the machine was doing meanwhile, when known. */
+  background?: string;
 }
 
 function cell(s: Series | undefined): string {
@@ -155,7 +159,9 @@ export function storeTables(d: StoreData): ReportTable[] {
         ),
       ]),
       note:
-        "Everything over TCP loopback, unpinned; Redis without persistence, the Cluster of 3 masters without replicas; the direct rows drive Redis with the same loader (RESP, the same dc: keys; per master of its slot for the Cluster). Our proxy straight on Redis comes with the proxy's store mode.",
+        "Everything over TCP loopback, unpinned; Redis without persistence, the Cluster of 3 masters without replicas; the direct rows drive Redis with the same loader (RESP, the same dc: keys; per master of its slot for the Cluster). Our proxy straight on Redis comes with the proxy's store mode." +
+        (d.taken ? ` Measured ${d.taken}` : "") +
+        (d.background ? `, ${d.background}.` : d.taken ? "." : ""),
     },
     {
       title: "Store: ratios per round, median (min-max)",
@@ -327,7 +333,10 @@ export const store: BenchSection = {
               points[mode][name] = seriesOf(rs);
             }
           }
-          const data: StoreData = { points };
+          const data: StoreData = {
+            points,
+            taken: new Date().toISOString().slice(0, 10),
+          };
           return { ...render(data), data };
         },
         false,
