@@ -24,11 +24,42 @@ import { CommandQueue } from "./_batch.ts";
 import { Deadlines } from "./_deadline.ts";
 import { parseRedisUrl, redactUrl, type RedisTarget } from "./url.ts";
 
-/** Key prefix of a store that names none. */
+/**
+ * Key prefix of a store that names none: session `abc` is key `dc:abc`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { REDIS_DEFAULT_PREFIX } from "@distcache/distcache/dc_store_redis";
+ *
+ * assert.equal(REDIS_DEFAULT_PREFIX + "abc", "dc:abc");
+ * ```
+ */
 export const REDIS_DEFAULT_PREFIX = "dc:";
-/** Milliseconds a connection attempt may take unless told otherwise. */
+/**
+ * Milliseconds a connection attempt may take unless told otherwise.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { REDIS_DEFAULT_CONNECT_TIMEOUT_MS } from "@distcache/distcache/dc_store_redis";
+ *
+ * assert.equal(REDIS_DEFAULT_CONNECT_TIMEOUT_MS, 2000);
+ * ```
+ */
 export const REDIS_DEFAULT_CONNECT_TIMEOUT_MS = 2000;
-/** Milliseconds a command may take unless told otherwise. */
+/**
+ * Milliseconds a command may take unless told otherwise; a request still
+ * unanswered then gets the failure answer.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { REDIS_DEFAULT_COMMAND_TIMEOUT_MS } from "@distcache/distcache/dc_store_redis";
+ *
+ * assert.equal(REDIS_DEFAULT_COMMAND_TIMEOUT_MS, 1000);
+ * ```
+ */
 export const REDIS_DEFAULT_COMMAND_TIMEOUT_MS = 1000;
 
 // Reconnect delays: 50 ms, doubling, at most this.
@@ -548,6 +579,18 @@ export class RedisCache implements DcCache {
  *   }),
  * });
  * console.log(server.addr);
+ * ```
+ *
+ * @example Made, named and closed (no Redis needed)
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { redisCache } from "@distcache/distcache/dc_store_redis";
+ *
+ * const cache = redisCache("redis://app:s3cret@127.0.0.1:6390?prefix=app1:");
+ * assert.equal(cache.address, "redis://app:***@127.0.0.1:6390?prefix=app1:");
+ * // An id no session can have is a miss at once, without asking Redis.
+ * assert.equal(cache.get(Date.now(), new Uint8Array(0)), null);
+ * cache.close();
  * ```
  *
  * @param target The URL, or the options.

@@ -6,7 +6,17 @@
 
 import { DistcacheError } from "../nal/mod.ts";
 
-/** Port a store URL's host gets when it names none. */
+/**
+ * Port a store URL's host gets when it names none.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { parseRedisUrl, REDIS_DEFAULT_PORT } from "@distcache/distcache/dc_store_redis";
+ *
+ * assert.equal(parseRedisUrl("redis://cache.internal").nodes[0].port, REDIS_DEFAULT_PORT);
+ * ```
+ */
 export const REDIS_DEFAULT_PORT = 6379;
 
 /**
