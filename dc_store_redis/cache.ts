@@ -9,7 +9,6 @@
 
 import { Buffer } from "node:buffer";
 import type { Writable } from "node:stream";
-import type { Cluster, ClusterOptions, Redis, RedisOptions } from "ioredis";
 import {
   type DcCache,
   DcCacheRangeError,
@@ -21,6 +20,12 @@ import {
   DC_MAX_TOTAL_DATA,
 } from "../dc_enc/mod.ts";
 import { CommandQueue } from "./_batch.ts";
+import {
+  type Client,
+  type ClientSettings,
+  countKeys,
+  makeClient,
+} from "./_client.ts";
 import { Deadlines } from "./_deadline.ts";
 import { parseRedisUrl, redactUrl, type RedisTarget } from "./url.ts";
 
@@ -61,9 +66,6 @@ export const REDIS_DEFAULT_CONNECT_TIMEOUT_MS = 2000;
  * ```
  */
 export const REDIS_DEFAULT_COMMAND_TIMEOUT_MS = 1000;
-
-// Reconnect delays: 50 ms, doubling, at most this.
-const RETRY_MAX_MS = 1000;
 
 /** TLS settings beyond `rediss://` itself (PEM text or bytes). */
 export interface RedisTlsOptions {
@@ -131,8 +133,6 @@ export interface RedisCacheStats extends DcCacheStats {
   /** Times the link went down. */
   outages: number;
 }
-
-type Client = Redis | Cluster;
 
 /**
  * A {@linkcode DcCache} on Redis: ADD is `SET key data NX PX timeout`, GET
@@ -405,55 +405,21 @@ export class RedisCache implements DcCache {
   }
 
   async #start(): Promise<void> {
-    const lib = await import("ioredis");
-    if (this.#closed) return;
     const t = this.#target;
     const o = this.#options;
-    const tls = t.tls || o.tls !== undefined ? tlsOptions(o.tls) : undefined;
-    const common: RedisOptions = {
+    const settings: ClientSettings = {
       username: o.username ?? t.username,
       password: o.password ?? t.password,
-      connectTimeout: o.connectTimeoutMs ?? t.connectTimeoutMs ??
+      connectTimeoutMs: o.connectTimeoutMs ?? t.connectTimeoutMs ??
         REDIS_DEFAULT_CONNECT_TIMEOUT_MS,
-      commandTimeout: o.commandTimeoutMs ?? t.commandTimeoutMs ??
+      commandTimeoutMs: o.commandTimeoutMs ?? t.commandTimeoutMs ??
         REDIS_DEFAULT_COMMAND_TIMEOUT_MS,
-      // Fail at once while disconnected, and fail what was in flight when
-      // the link dropped: a session cache answers "no" rather than wait.
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 0,
-      autoResendUnfulfilledCommands: false,
-      enableAutoPipelining: false,
-      retryStrategy: backoff,
-      connectionName: "distcache",
-      tls,
+      tls: t.tls || o.tls !== undefined ? o.tls ?? {} : undefined,
     };
-    let client: Client;
-    if (t.kind === "cluster") {
-      const options: ClusterOptions = {
-        redisOptions: common,
-        enableOfflineQueue: false,
-        enableAutoPipelining: true,
-        clusterRetryStrategy: backoff,
-        retryDelayOnFailover: 100,
-        retryDelayOnClusterDown: 100,
-        retryDelayOnTryAgain: 100,
-        slotsRefreshTimeout: common.connectTimeout,
-      };
-      client = new lib.Cluster(t.nodes, options);
-    } else if (t.kind === "sentinel") {
-      client = new lib.Redis({
-        ...common,
-        sentinels: t.nodes,
-        name: t.masterName,
-        db: t.db,
-        sentinelUsername: common.username,
-        sentinelPassword: common.password,
-        enableTLSForSentinelMode: tls !== undefined,
-        sentinelTLS: tls,
-        sentinelRetryStrategy: backoff,
-      });
-    } else {
-      client = new lib.Redis({ ...common, ...t.nodes[0], db: t.db });
+    const client = await makeClient(t, settings);
+    if (this.#closed) {
+      client.disconnect();
+      return;
     }
     this.#made = client;
     client.on("ready", () => this.#setUp());
@@ -464,7 +430,7 @@ export class RedisCache implements DcCache {
     // Calls made before the first connection attempt has an outcome wait
     // for it (a store just made would otherwise fail them all); after it,
     // they go to the client, which fails them at once while Redis is down.
-    const connectMs = common.connectTimeout! + 100;
+    const connectMs = settings.connectTimeoutMs + 100;
     await new Promise<void>((resolve) => {
       const timer = setTimeout(resolve, connectMs);
       this.#settle = () => {
@@ -476,7 +442,7 @@ export class RedisCache implements DcCache {
     if (this.#closed) return;
     this.#client = client;
     if (t.kind === "cluster") {
-      this.#deadlines = new Deadlines(common.commandTimeout!);
+      this.#deadlines = new Deadlines(settings.commandTimeoutMs);
     } else {
       // A Cluster refuses an MGET across slots; its GETs go one by one.
       // The client's socket (replaced at each reconnection).
@@ -537,27 +503,7 @@ export class RedisCache implements DcCache {
     if (c === null) {
       throw new Error(`the Redis store at ${this.address} is closed`);
     }
-    const pattern = Buffer.concat([globEscape(this.#prefix), Buffer.from("*")]);
-    const nodes = "nodes" in c ? c.nodes("master") : [c];
-    let total = 0;
-    for (const node of nodes) {
-      let cursor = "0";
-      do {
-        // callBuffer: scanBuffer() would take the pattern as a string, and
-        // a binary prefix does not survive that.
-        const [next, keys] = await node.callBuffer(
-          "SCAN",
-          cursor,
-          "MATCH",
-          pattern,
-          "COUNT",
-          1000,
-        ) as [Buffer, Buffer[]];
-        cursor = String(next);
-        total += keys.length;
-      } while (cursor !== "0");
-    }
-    return total;
+    return await countKeys(c, this.#prefix);
   }
 }
 
@@ -619,21 +565,6 @@ function checkId(id: Uint8Array): void {
   }
 }
 
-function backoff(attempt: number): number {
-  return Math.min(50 * 2 ** Math.min(attempt - 1, 10), RETRY_MAX_MS);
-}
-
-function tlsOptions(o: RedisTlsOptions = {}): RedisOptions["tls"] {
-  const pem = (x: string | Uint8Array | undefined) =>
-    x === undefined ? undefined : typeof x === "string" ? x : Buffer.from(x);
-  return {
-    ca: pem(o.ca),
-    cert: pem(o.cert),
-    key: pem(o.key),
-    servername: o.servername,
-  };
-}
-
 // What went wrong, in words: a Cluster's "Failed to refresh slots cache"
 // says little by itself, the last node error says why.
 function reason(err: Error, nodeError = ""): string {
@@ -642,18 +573,6 @@ function reason(err: Error, nodeError = ""): string {
     return `${e.message} (${nodeError || e.lastNodeError.message})`;
   }
   return e.message || String(err);
-}
-
-// MATCH patterns are globs: the prefix's own *?[]\ must match themselves.
-function globEscape(prefix: Buffer): Buffer {
-  const out: number[] = [];
-  for (const b of prefix) {
-    if (b === 0x2a || b === 0x3f || b === 0x5b || b === 0x5d || b === 0x5c) {
-      out.push(0x5c);
-    }
-    out.push(b);
-  }
-  return Buffer.from(out);
 }
 
 const isOk = (r: string | null): boolean => r === "OK";
