@@ -189,7 +189,15 @@ function convert(
         `flag -${given}: "${value}" is not an octal mode (e.g. 600)`,
       );
     }
-    return parseInt(value, 8);
+    const mode = parseInt(value, 8);
+    if (spec.max !== undefined && mode > spec.max) {
+      throw new UsageError(
+        `flag -${given}: ${value} is not a permission mode (rwx bits only, at most ${
+          spec.max.toString(8)
+        })`,
+      );
+    }
+    return mode;
   }
   if (!/^-?[0-9]+$/.test(value)) {
     throw new UsageError(`flag -${given}: "${value}" is not a whole number`);

@@ -55,7 +55,9 @@ export const DAEMON_FLAGS: FlagSpec[] = [
     name: "sockperms",
     kind: "octal",
     arg: "<octal>",
-    help: "mode of the UNIX socket file, e.g. 660",
+    max: 0o777,
+    help:
+      "mode of the UNIX socket file, e.g. 660 (set before it accepts anyone)",
   },
 ];
 
@@ -197,6 +199,7 @@ export async function runServer(args: readonly string[]): Promise<number> {
     onAcceptError: (err) => {
       if (!quiet) console.error(err.message);
     },
+    socketMode: flags.sockperms as number | undefined,
   });
   const line = new StatsLine((flags.progress as number | undefined) ?? 0);
   return await superviseService(server, {

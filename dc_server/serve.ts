@@ -68,6 +68,12 @@ export interface ServeOptions {
    */
   onAcceptError?: (error: NalSocketError) => void;
   /**
+   * Mode of a UNIX socket file, permission bits only (e.g. 0o600): the
+   * socket is never reachable with looser permissions, not even while the
+   * server starts. @default {what the process umask leaves}
+   */
+  socketMode?: number;
+  /**
    * The loop to serve on, e.g. one shared with a proxy in the same process
    * (it is not closed with the server). @default {a loop of its own}
    */
@@ -122,10 +128,17 @@ export async function serve(options: ServeOptions = {}): Promise<Server> {
     onWake: (client) => entries.get(client)?.mark(),
     onClientError: options.onClientError,
   });
-  const list = new NalListener({
-    adapter: options.adapter,
-    onError: options.onAcceptError,
-  });
+  let list: NalListener;
+  try {
+    list = new NalListener({
+      adapter: options.adapter,
+      onError: options.onAcceptError,
+      mode: options.socketMode,
+    });
+  } catch (err) {
+    server.close();
+    throw err;
+  }
   if (!(await list.create(addr))) {
     server.close();
     throw list.error!;

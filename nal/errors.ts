@@ -95,3 +95,26 @@ export class NalSocketError extends DistcacheError {
     super(code, message, options);
   }
 }
+
+/**
+ * An option of nal that is out of range or of the wrong type (code
+ * `ERR_OPTION`), thrown before anything is opened.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { NalListener, NalOptionError } from "@distcache/distcache/nal";
+ *
+ * assert.throws(() => new NalListener({ mode: 0o7777 }), NalOptionError);
+ * ```
+ */
+export class NalOptionError extends DistcacheError {
+  /**
+   * Makes an option error.
+   *
+   * @param message The option, its value, and what is valid.
+   */
+  constructor(message: string) {
+    super("ERR_OPTION", message);
+  }
+}

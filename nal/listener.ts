@@ -11,7 +11,8 @@ import {
   type NalConnection,
   transportOf,
 } from "./connection.ts";
-import { NalSocketError } from "./errors.ts";
+import { NalOptionError, NalSocketError } from "./errors.ts";
+import { FdGuard } from "./runtime/fd_guard.ts";
 import { defaultAdapter } from "./runtime/mod.ts";
 import type {
   RuntimeAdapter,
@@ -19,12 +20,19 @@ import type {
   SocketTarget,
 } from "./runtime/types.ts";
 import {
+  lockPathOf,
+  lockSocketPath,
   parentExists,
   pathKind,
+  privateSocketDir,
+  publishSocket,
+  removeDir,
   removeFile,
   socketInode,
+  type SocketLock,
 } from "./runtime/unix_path.ts";
 import type { NalSelector } from "./selector.ts";
+import { NalThrottle } from "./throttle.ts";
 import { Transport, type Waker } from "./transport.ts";
 
 /** Options for {@linkcode NalListener}. */
@@ -38,21 +46,31 @@ export interface NalListenerOptions {
    * affected; nal prints nothing, so this is where an owner logs it.
    */
   onError?: (error: NalSocketError) => void;
+  /**
+   * Mode of a UNIX socket file, permission bits only (0 to 0o777, e.g.
+   * 0o600). The socket is made in a directory only this process can
+   * enter, given the mode there, and only then moved to its path: it is
+   * never reachable with looser permissions. @default {what the process
+   * umask leaves}
+   */
+  mode?: number;
 }
-
-// Accept failures are reported at most this often.
-const REPORT_INTERVAL_MS = 1000;
 
 // Accepted connections wait here, already reading, until accept() takes
 // them. Kept off the public class.
 interface ListenerCore {
   runtime: RuntimeListener;
+  target: SocketTarget;
   queue: Transport[];
   waker: Waker | null;
   blocked: (() => void)[];
   bufferSize: number;
   unixPath: string | null;
   unixInode: number;
+  lock: { release(): void } | null;
+  guard: FdGuard | null;
+  /** Connections handed out by accept() and not closed yet. */
+  handedOut: number;
 }
 
 const cores = new WeakMap<NalListener, ListenerCore>();
@@ -89,6 +107,7 @@ export function listenerCoreOf(
 export class NalListener {
   readonly #adapter: RuntimeAdapter;
   readonly #onError: ((error: NalSocketError) => void) | undefined;
+  readonly #mode: number | undefined;
   #address = "";
   /** Why the last `create` failed, if it did. */
   error: NalSocketError | null = null;
@@ -96,11 +115,25 @@ export class NalListener {
   /**
    * Makes an idle listener; `create` makes it listen.
    *
-   * @param options Which socket adapter to use.
+   * @param options Which socket adapter to use, where accept failures are
+   *   reported, the mode of a UNIX socket file.
+   * @throws {NalOptionError} for a mode with bits beyond 0o777.
    */
   constructor(options: NalListenerOptions = {}) {
+    const mode = options.mode;
+    if (
+      mode !== undefined &&
+      (!Number.isInteger(mode) || mode < 0 || mode > 0o777)
+    ) {
+      throw new NalOptionError(
+        `invalid socket mode ${
+          typeof mode === "number" ? `0o${mode.toString(8)}` : String(mode)
+        }: only permission bits, 0 to 0o777`,
+      );
+    }
     this.#adapter = options.adapter ?? defaultAdapter();
     this.#onError = options.onError;
+    this.#mode = mode;
   }
 
   /**
@@ -119,26 +152,40 @@ export class NalListener {
       return this.#fail("ERR_LISTEN", `cannot listen on "${addr}"`);
     }
     const target = addr.target();
+    let lock: { release(): void } | null = null;
     if (target.kind === "unix") {
+      if (!parentExists(target.path)) {
+        return this.#fail(
+          "ERR_LISTEN",
+          `cannot listen on "${addr}": directory does not exist`,
+        );
+      }
+      const taken = this.#lockUnixPath(target.path, addr);
+      if (!taken.held) return false;
+      lock = taken;
       const problem = await this.#prepareUnixPath(target.path, addr);
       if (problem !== null) {
+        lock.release();
         this.error = problem;
         return false;
       }
     }
-    const onError = this.#onError;
-    let lastReport = -Infinity;
-    let failures = 0;
-    const onAcceptError = (err: Error): void => {
-      failures++;
-      const now = Date.now();
-      if (onError === undefined || now - lastReport < REPORT_INTERVAL_MS) {
-        return;
-      }
-      const times = failures === 1 ? "" : ` (${failures} times)`;
-      lastReport = now;
-      failures = 0;
-      onError(
+    const core: ListenerCore = {
+      runtime: null as unknown as RuntimeListener,
+      target,
+      queue: [],
+      waker: null,
+      blocked: [],
+      bufferSize: addr.bufferSize(),
+      unixPath: target.kind === "unix" ? target.path : null,
+      unixInode: -1,
+      lock,
+      guard: null,
+      handedOut: 0,
+    };
+    const reports = new NalThrottle<Error>((count, err) => {
+      const times = count === 1 ? "" : ` (${count} times)`;
+      this.#onError?.(
         new NalSocketError(
           "ERR_ACCEPT",
           `cannot accept on "${this.#address}"${times}: ${
@@ -147,33 +194,21 @@ export class NalListener {
           { cause: err },
         ),
       );
-    };
-    const core: ListenerCore = {
-      runtime: null as unknown as RuntimeListener,
-      queue: [],
-      waker: null,
-      blocked: [],
-      bufferSize: addr.bufferSize(),
-      unixPath: target.kind === "unix" ? target.path : null,
-      unixInode: -1,
-    };
+    });
+    if (this.#adapter.backsOffAccept !== true) {
+      // The runtime would retry a failing accept(2) at once (or stop
+      // accepting, or drop newcomers without a word): out of descriptors,
+      // stop listening until some are free.
+      core.guard = new FdGuard({
+        pause: () => void core.runtime.close(),
+        resume: () => this.#listenAgain(core),
+      }, (err) => reports.note(err));
+    }
     try {
-      core.runtime = await this.#adapter.listen(target, () => {
-        const t = new Transport(core.bufferSize, `client of ${this.#address}`);
-        core.queue.push(t);
-        core.waker?.wake();
-        core.blocked.shift()?.();
-        return t;
-      }, {
-        onAcceptError,
-        // A socket file made again after a pause is ours too.
-        onRebind: () => {
-          if (core.unixPath !== null) {
-            core.unixInode = socketInode(core.unixPath);
-          }
-        },
-      });
+      core.runtime = await this.#bind(core, reports);
     } catch (err) {
+      lock?.release();
+      core.guard?.close();
       const code = listenCode(err);
       // Bun says only "Failed to listen at <host>": name the reason the
       // same way on every runtime.
@@ -182,6 +217,8 @@ export class NalListener {
         : (err as Error).message;
       return this.#fail(code, `cannot listen on "${addr}": ${why}`, err);
     }
+    // Listening again after a pause takes the port the system chose.
+    core.target = core.runtime.target;
     if (core.unixPath !== null) core.unixInode = socketInode(core.unixPath);
     cores.set(this, core);
     this.#address = formatTarget(core.runtime.target);
@@ -212,9 +249,23 @@ export class NalListener {
       // A connection that came and went before being accepted is skipped.
       if (t.closed && t.pending === 0) continue;
       attachTransport(conn, t, core.bufferSize);
+      core.handedOut++;
+      const onClosed = t.onClosed;
+      t.onClosed = () => {
+        onClosed?.();
+        core.handedOut--;
+      };
       return true;
     }
     return false;
+  }
+
+  /**
+   * Connections this listener's accept() handed out that are still open:
+   * what a connection limit counts.
+   */
+  connections(): number {
+    return cores.get(this)?.handedOut ?? 0;
   }
 
   /**
@@ -290,6 +341,7 @@ export class NalListener {
     const core = cores.get(this);
     if (core === undefined) return;
     cores.delete(this);
+    core.guard?.close();
     const released = core.runtime.close();
     for (const t of core.queue) t.close();
     core.queue.length = 0;
@@ -301,6 +353,7 @@ export class NalListener {
       removeFile(core.unixPath);
     }
     await released;
+    core.lock?.release();
   }
 
   /** Same as {@linkcode NalListener.prototype.close}. */
@@ -313,16 +366,91 @@ export class NalListener {
     return this.closeAndWait();
   }
 
+  // Listens on the core's target. A UNIX socket with a mode is made in a
+  // private directory, given the mode, then renamed to its path.
+  async #bind(
+    core: ListenerCore,
+    reports: NalThrottle<Error>,
+  ): Promise<RuntimeListener> {
+    const onAccept = () => {
+      const t = new Transport(core.bufferSize, `client of ${this.#address}`);
+      const guard = core.guard;
+      if (guard !== null) {
+        guard.accepted();
+        t.onClosed = () => guard.released();
+      }
+      core.queue.push(t);
+      core.waker?.wake();
+      core.blocked.shift()?.();
+      return t;
+    };
+    const hooks = { onAcceptError: (err: Error) => reports.note(err) };
+    const target = core.target;
+    if (target.kind !== "unix" || this.#mode === undefined) {
+      return await this.#adapter.listen(target, onAccept, hooks);
+    }
+    const hidden = privateSocketDir(target.path);
+    try {
+      const runtime = await this.#adapter.listen(
+        { kind: "unix", path: hidden.path },
+        onAccept,
+        hooks,
+      );
+      try {
+        publishSocket(hidden.path, target.path, this.#mode);
+      } catch (err) {
+        await runtime.close();
+        throw err;
+      }
+      return { target, close: () => runtime.close() };
+    } finally {
+      removeDir(hidden.dir);
+    }
+  }
+
+  // After a pause (out of descriptors): listen again on the same address,
+  // our old socket file replaced.
+  async #listenAgain(core: ListenerCore): Promise<void> {
+    if (
+      core.unixPath !== null && this.#mode === undefined &&
+      socketInode(core.unixPath) === core.unixInode
+    ) removeFile(core.unixPath);
+    const reports = new NalThrottle<Error>(() => {});
+    core.runtime = await this.#bind(core, reports);
+    if (core.unixPath !== null) core.unixInode = socketInode(core.unixPath);
+  }
+
+  // Takes the lock beside a UNIX path, so that two servers started at once
+  // over a stale socket cannot both claim it.
+  #lockUnixPath(path: string, addr: NalAddress): SocketLock {
+    let taken: SocketLock;
+    try {
+      taken = lockSocketPath(path);
+    } catch (err) {
+      this.#fail(
+        "ERR_LISTEN",
+        `cannot listen on "${addr}": cannot make its lock file ${
+          lockPathOf(path)
+        }: ${(err as Error).message}`,
+        err,
+      );
+      return { held: false, holder: 0 };
+    }
+    if (!taken.held) {
+      this.#fail(
+        "ERR_ADDRESS_IN_USE",
+        `cannot listen on "${addr}": a live server holds it (process ${taken.holder}; its lock file ${
+          lockPathOf(path)
+        } may go if no such process serves)`,
+      );
+    }
+    return taken;
+  }
+
   async #prepareUnixPath(
     path: string,
     addr: NalAddress,
   ): Promise<NalSocketError | null> {
-    if (!parentExists(path)) {
-      return new NalSocketError(
-        "ERR_LISTEN",
-        `cannot listen on "${addr}": directory does not exist`,
-      );
-    }
     const kind = pathKind(path);
     if (kind === "other") {
       return new NalSocketError(

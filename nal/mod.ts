@@ -45,7 +45,12 @@ export {
   encodeUint32,
   NalCursor,
 } from "./encode.ts";
-export { DistcacheError, NalAddressError, NalSocketError } from "./errors.ts";
+export {
+  DistcacheError,
+  NalAddressError,
+  NalOptionError,
+  NalSocketError,
+} from "./errors.ts";
 export { NalListener, type NalListenerOptions } from "./listener.ts";
 export {
   availableAdapters,
@@ -77,3 +82,4 @@ export {
   type NalLoopTimer,
   type NalWatchable,
 } from "./loop.ts";
+export { NalThrottle } from "./throttle.ts";

@@ -64,6 +64,8 @@ export interface CliProcessOptions {
   script?: URL;
   /** Soft and hard limit on open files (`ulimit -n`). */
   fdLimit?: number;
+  /** The file mode creation mask it starts with (`umask`). */
+  umask?: number;
 }
 
 /** A CLI process with its output collected. */
@@ -87,13 +89,21 @@ export class CliProcess {
       : options.script !== undefined
       ? scriptCommand(options.script, args)
       : cliCommand(args);
-    if (options.fdLimit !== undefined) {
+    const shell = [
+      ...(options.fdLimit === undefined
+        ? []
+        : [`ulimit -n ${options.fdLimit}`]),
+      ...(options.umask === undefined
+        ? []
+        : [`umask ${options.umask.toString(8).padStart(3, "0")}`]),
+    ];
+    if (shell.length > 0) {
       // exec: the process that runs is the runtime itself, not a shell.
       cmd = {
         command: "sh",
         args: [
           "-c",
-          `ulimit -n ${options.fdLimit} && exec "$0" "$@"`,
+          `${shell.join(" && ")} && exec "$0" "$@"`,
           cmd.command,
           ...cmd.args,
         ],

@@ -2,6 +2,7 @@
 // in a temporary directory, over each socket adapter of the runtime.
 
 import { after, before } from "node:test";
+import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -115,3 +116,19 @@ export const laterStore: DcCacheFactory = (max, bounds) => {
   };
   return store;
 };
+
+/**
+ * Leaves a stale UNIX socket file at `path`: a process binds it and is
+ * killed (SIGKILL), as a crashed server leaves it.
+ */
+export function staleSocket(path: string): void {
+  spawnSync("node", [
+    "-e",
+    `require("net").createServer().listen(${
+      JSON.stringify(path)
+    }, () => process.kill(process.pid, "SIGKILL"))`,
+  ]);
+  if (!fs.lstatSync(path).isSocket()) {
+    throw new Error(`no stale socket at ${path}`);
+  }
+}

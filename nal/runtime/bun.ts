@@ -9,7 +9,6 @@
 
 import { setTimeout } from "node:timers";
 import { concatBytes } from "../_util.ts";
-import { FdGuard } from "./fd_guard.ts";
 import {
   type ListenHooks,
   type RuntimeAdapter,
@@ -220,20 +219,10 @@ export const bunAdapter: RuntimeAdapter = {
   listen(
     target: SocketTarget,
     onAccept: () => SocketSink,
-    hooks: ListenHooks = {},
+    _hooks?: ListenHooks,
   ): Promise<RuntimeListener> {
     const tcp = target.kind === "tcp";
-    // Bun retries a failing accept(2) at once: out of descriptors, it would
-    // spin until some are free. Stopping the listener is the only way out.
-    const guard = new FdGuard({
-      pause: () => server.stop(false),
-      resume: () => {
-        server = bun().listen(options);
-        hooks.onRebind?.();
-        return Promise.resolve();
-      },
-    }, (err) => hooks.onAcceptError?.(err));
-    const options: BunConnectOptions = {
+    const server = bun().listen({
       ...endpoint(target),
       // Half-open: a client's end of stream must not close our side before
       // its requests are answered.
@@ -246,24 +235,17 @@ export const bunAdapter: RuntimeAdapter = {
           s.data = wrapper;
           sink.attach(wrapper);
           wrapper.opened(s, tcp);
-          guard.accepted();
-        },
-        close: (s, err) => {
-          guard.released();
-          own(s)?.closed(err);
         },
       },
-    };
-    let server = bun().listen(options);
+    });
+    // (Bun reports no failed accept(2), it retries it at once: the
+    // listener guards against running out of descriptors itself.)
     const bound: SocketTarget = tcp && server.port !== undefined
       ? { ...target, port: server.port }
       : target;
-    // A listener made again after a pause takes the port it had.
-    if (bound.kind === "tcp") Object.assign(options, { port: bound.port });
     return Promise.resolve({
       target: bound, // stop(false): accepted connections outlive the listener, as in C.
       close: () => {
-        guard.close();
         server.stop(false);
         return Promise.resolve();
       },

@@ -267,6 +267,7 @@ function denoConnect(target: SocketTarget): Promise<Deno.Conn> {
  */
 export const denoAdapter: RuntimeAdapter = {
   name: "deno",
+  backsOffAccept: true,
   connect(target: SocketTarget, sink: SocketSink): void {
     const socket = new DenoSocket(sink);
     sink.attach(socket);

@@ -35,6 +35,7 @@ type LazyAdapter = RuntimeAdapter & { preload(): void };
 function lazyAdapter(
   name: string,
   load: () => Promise<RuntimeAdapter>,
+  backsOffAccept = false,
 ): LazyAdapter {
   let impl: RuntimeAdapter | null = null;
   let loading: Promise<RuntimeAdapter> | null = null;
@@ -45,6 +46,7 @@ function lazyAdapter(
     });
   return {
     name,
+    backsOffAccept,
     preload: () => void get().catch(() => {}),
     connect(target: SocketTarget, sink: SocketSink): void {
       if (impl !== null) return impl.connect(target, sink);
@@ -78,6 +80,7 @@ function lazyAdapter(
 export const denoAdapter: RuntimeAdapter = lazyAdapter(
   "deno",
   async () => (await import("./deno.ts")).denoAdapter,
+  true,
 );
 const lazyDeno = denoAdapter as LazyAdapter;
 

@@ -7,7 +7,6 @@
 
 import * as net from "node:net";
 import { setTimeout } from "node:timers";
-import { FdGuard } from "./fd_guard.ts";
 import {
   type ListenHooks,
   type RuntimeAdapter,
@@ -130,34 +129,16 @@ export const nodeAdapter: RuntimeAdapter = {
     // Half-open: a client's end of stream must not close our side before
     // its requests are answered.
     const server = net.createServer({ noDelay: true, allowHalfOpen: true });
-    let bound = target;
-    const report = (err: Error) => hooks.onAcceptError?.(err);
-    // Out of descriptors, Bun's node:net retries a failing accept(2) at
-    // once (as Bun.listen does), Deno's stops accepting without a word, and
-    // Node's (libuv) accepts and closes each newcomer, also without a
-    // word: the guard stops listening until descriptors are free, and says
-    // so, under all three.
-    const guard = new FdGuard({
-      pause: () => server.close(),
-      resume: async () => {
-        await listenOn(server, bound);
-        hooks.onRebind?.();
-      },
-    }, report);
     server.on("connection", (socket: net.Socket) => {
       if (target.kind === "tcp") socket.setNoDelay(true);
-      guard.accepted();
-      socket.once("close", () => guard.released());
       wire(socket, onAccept(), true);
     });
     await listenOn(server, target);
-    bound = targetOf(server.address(), target);
     // After start, an error is a failed accept: the listener goes on.
-    server.on("error", report);
+    server.on("error", (err: Error) => hooks.onAcceptError?.(err));
     return {
-      target: bound,
+      target: targetOf(server.address(), target),
       close: () => {
-        guard.close();
         return new Promise<void>((resolve) => {
           if (!server.listening) resolve();
           else server.close(() => resolve());

@@ -88,12 +88,6 @@ export interface ListenHooks {
    * called often, so the owner rate-limits what it reports.
    */
   onAcceptError?(error: Error): void;
-  /**
-   * The adapter listens again after it had to stop (a runtime that can
-   * only stop a spinning accept by closing the socket): a UNIX socket
-   * file is a new one.
-   */
-  onRebind?(): void;
 }
 
 /** A listening socket as an adapter exposes it. */
@@ -120,6 +114,11 @@ export interface RuntimeListener {
 export interface RuntimeAdapter {
   /** `"deno"`, `"bun"` or `"node"`. */
   readonly name: string;
+  /**
+   * Whether its accept loop waits by itself when accept(2) fails (EMFILE):
+   * otherwise a listener stops listening while it is out of descriptors.
+   */
+  readonly backsOffAccept?: boolean;
   /** Starts connecting; reports through `sink` (attach before anything else). */
   connect(target: SocketTarget, sink: SocketSink): void;
   /**
