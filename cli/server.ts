@@ -10,6 +10,11 @@ import {
   MIN_MAX_BYTES,
   serve,
 } from "@distcache/distcache/dc_server";
+import {
+  defaultMaxConnections,
+  type DistcacheError,
+  NalThrottle,
+} from "@distcache/distcache/nal";
 import { type FlagSpec, parseFlags, usage, UsageError } from "./flags.ts";
 import {
   daemonize,
@@ -115,6 +120,31 @@ export function parseByteCount(value: string): number {
   return bytes;
 }
 
+// The connection limits an operator expects (memcached's -c and
+// idle_timeout, Redis's maxclients and timeout).
+const CONNECTION_FLAGS: FlagSpec[] = [
+  {
+    name: "maxconns",
+    kind: "int",
+    arg: "<num>",
+    min: 1,
+    help:
+      `most clients connected at once; over it a new connection is closed at once (default: the open-files limit less a margin, ${
+        Number.isFinite(defaultMaxConnections())
+          ? defaultMaxConnections()
+          : "no bound"
+      } here)`,
+  },
+  {
+    name: "idle-timeout",
+    kind: "int",
+    arg: "<msecs>",
+    min: 0,
+    help:
+      "drop a client that completes no request for this long: one that sends nothing, or trickles a partial frame (default 0: never)",
+  },
+];
+
 /** Flags of `distcache server`. */
 export const SERVER_FLAGS: FlagSpec[] = [
   {
@@ -132,6 +162,7 @@ export const SERVER_FLAGS: FlagSpec[] = [
     help: `most sessions stored (default ${DEFAULT_SESSIONS}; 64..100000000)`,
   },
   ...LIMIT_FLAGS,
+  ...CONNECTION_FLAGS,
   ...STORE_FLAGS,
   {
     name: "progress",
@@ -148,6 +179,21 @@ export const SERVER_FLAGS: FlagSpec[] = [
       "exit cleanly on SIGUSR2 and, except under Deno, SIGUSR1 (ignored otherwise)",
   },
 ];
+
+// One line a second at most, however many clients break the protocol.
+function protocolErrorLog(
+  quiet: boolean,
+): NalThrottle<{ err: DistcacheError; listener: string; peer: string }> {
+  return new NalThrottle((count, last) => {
+    if (quiet) return;
+    const from = last.peer === "" ? "" : ` from ${last.peer}`;
+    console.error(
+      count === 1
+        ? `dropped a client of ${last.listener}${from}: ${last.err.message}`
+        : `dropped ${count} more clients of ${last.listener} for protocol errors (the last${from}: ${last.err.message})`,
+    );
+  });
+}
 
 const SUMMARY =
   "Runs a distcache cache server. Without -progress it prints a stats line\n" +
@@ -187,19 +233,29 @@ export async function runServer(args: readonly string[]): Promise<number> {
   const store = await openStore(flags, (text) => {
     if (!quiet) console.error(`distcache server: ${text}`);
   });
+  const dropped = protocolErrorLog(quiet);
   const server = await serve({
     cache: store?.cache,
     listen: (flags.listen as string | undefined) ?? DEFAULT_SERVER_ADDRESS,
     sessions: (flags.sessions as number | undefined) ?? DEFAULT_SESSIONS,
     maxBytes,
     minTimeoutMs: flags["min-timeout"] as number | undefined,
-    onClientError: (err) => {
-      if (!quiet) console.error(`dropped a client: ${err.message}`);
-    },
+    onClientError: (err, where) => dropped.note({ err, ...where }),
     onAcceptError: (err) => {
       if (!quiet) console.error(err.message);
     },
     socketMode: flags.sockperms as number | undefined,
+    maxConnections: flags.maxconns as number | undefined,
+    onRefused: (count, max) => {
+      if (!quiet) {
+        console.error(
+          `refused ${count} connection${
+            count === 1 ? "" : "s"
+          } over -maxconns ${max}`,
+        );
+      }
+    },
+    idleTimeoutMs: flags["idle-timeout"] as number | undefined,
   });
   const line = new StatsLine((flags.progress as number | undefined) ?? 0);
   return await superviseService(server, {

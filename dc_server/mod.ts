@@ -31,6 +31,7 @@ export {
 } from "./cache_default.ts";
 export { DcOptionError } from "./errors.ts";
 export {
+  type ClientWhere,
   DEFAULT_SERVER_ADDRESS,
   DEFAULT_SESSIONS,
   serve,

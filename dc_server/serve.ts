@@ -5,8 +5,10 @@
  */
 
 import {
+  defaultMaxConnections,
   type DistcacheError,
   NalAddress,
+  NalIdleTracker,
   NalListener,
   NalLoop,
   type NalLoopEntry,
@@ -19,6 +21,7 @@ import {
   DcServer,
   type DcServerClient,
 } from "./server.ts";
+import { DcOptionError } from "./errors.ts";
 import type { DcServerStats } from "./stats.ts";
 
 /** Default address of {@linkcode serve} and of the `server` tool. */
@@ -60,7 +63,7 @@ export interface ServeOptions {
    * Called when a client is dropped for breaking the protocol (corrupt
    * frame, wrong protocol version): only that client is dropped.
    */
-  onClientError?: (error: DistcacheError) => void;
+  onClientError?: (error: DistcacheError, where: ClientWhere) => void;
   /**
    * Called, at most once a second, while accepting connections fails (out
    * of file descriptors: EMFILE, ENFILE). The server backs off and keeps
@@ -74,10 +77,37 @@ export interface ServeOptions {
    */
   socketMode?: number;
   /**
+   * Most clients connected at once (`-maxconns`); over it a new connection
+   * is accepted and closed at once. @default {the open-files soft limit
+   * less a margin (see `defaultMaxConnections()` in nal); no bound where
+   * that limit cannot be read}
+   */
+  maxConnections?: number;
+  /**
+   * Called, at most once a second, with how many connections were refused
+   * over `maxConnections` since the last call.
+   */
+  onRefused?: (count: number, maxConnections: number) => void;
+  /**
+   * Drop a client that completes no request for this many milliseconds
+   * (`-idle-timeout`): one that sends nothing, or sits inside a partial
+   * frame (a slowloris); one waiting for its asynchronous store's answers
+   * is not idle. 0: never. @default {0}
+   */
+  idleTimeoutMs?: number;
+  /**
    * The loop to serve on, e.g. one shared with a proxy in the same process
    * (it is not closed with the server). @default {a loop of its own}
    */
   loop?: NalLoop;
+}
+
+/** Where a client that broke the protocol was, for a log line. */
+export interface ClientWhere {
+  /** The address the server listens on. */
+  listener: string;
+  /** The client's address (`""` for an unnamed UNIX peer). */
+  peer: string;
 }
 
 /** A running server, as {@linkcode serve} returns it. */
@@ -126,8 +156,22 @@ export async function serve(options: ServeOptions = {}): Promise<Server> {
     maxBytes: options.maxBytes,
     minTimeoutMs: options.minTimeoutMs,
     onWake: (client) => entries.get(client)?.mark(),
-    onClientError: options.onClientError,
+    onClientError: (err, client) =>
+      options.onClientError?.(err, {
+        listener: list.address(),
+        peer: client.conn.peerAddress(),
+      }),
   });
+  const maxConnections = options.maxConnections ?? defaultMaxConnections();
+  const idleMs = options.idleTimeoutMs ?? 0;
+  if (!(maxConnections >= 1) || !(idleMs >= 0)) {
+    server.close();
+    throw new DcOptionError(
+      maxConnections >= 1
+        ? `invalid idleTimeoutMs ${idleMs}: must be 0 (never) or more`
+        : `invalid maxConnections ${maxConnections}: must be 1 or more`,
+    );
+  }
   let list: NalListener;
   try {
     list = new NalListener({
@@ -144,16 +188,39 @@ export async function serve(options: ServeOptions = {}): Promise<Server> {
     throw list.error!;
   }
   const loop = options.loop ?? new NalLoop();
+  const forget = (client: DcServerClient): void => {
+    entries.get(client)?.remove();
+    entries.delete(client);
+    idle?.delete(client);
+  };
+  // One timer for every client: a client is touched each time it makes a
+  // request, and dropped when its time runs out with nothing in flight.
+  const idle = idleMs > 0
+    ? new NalIdleTracker<DcServerClient>(loop, idleMs, (client) => {
+      if (client.inFlight > 0) {
+        idle!.touch(client);
+        return;
+      }
+      server.delClient(client);
+      forget(client);
+    })
+    : null;
   const acceptor = loop.accept(list, (conn) => {
     const client = server.newClient(conn, DC_CLIENT_FLAG_IN_SERVER);
+    idle?.touch(client);
     entries.set(
       client,
-      loop.add(client, (entry) => {
-        if (server.clientIo(client, clock())) return;
-        entry.remove();
-        entries.delete(client);
+      loop.add(client, () => {
+        const requests = client.requests;
+        if (!server.clientIo(client, clock())) forget(client);
+        else if (idle !== null && client.requests !== requests) {
+          idle.touch(client);
+        }
       }),
     );
+  }, {
+    maxConnections,
+    onRefused: (count) => options.onRefused?.(count, maxConnections),
   });
 
   let closing = () => {};
@@ -161,6 +228,7 @@ export async function serve(options: ServeOptions = {}): Promise<Server> {
   const stop = (): Promise<void> =>
     stopped ??= (async () => {
       acceptor.remove();
+      idle?.close();
       for (const entry of entries.values()) entry.remove();
       entries.clear();
       server.close();

@@ -109,6 +109,8 @@ export class DcServerClient {
   blocked = false;
   /** Deleted (or found dead); nothing more is done for it. */
   dead = false;
+  /** Requests taken so far (a client that makes none is idle). */
+  requests = 0;
 
   /**
    * Wraps a connection (use {@linkcode DcServer.prototype.newClient}).
@@ -171,7 +173,7 @@ export interface DcServerOptions {
    */
   onWake?: (client: DcServerClient) => void;
   /** Called when a client is dropped for a protocol error. */
-  onClientError?: (error: DistcacheError) => void;
+  onClientError?: (error: DistcacheError, client: DcServerClient) => void;
 }
 
 /**
@@ -391,6 +393,7 @@ export class DcServer {
         client.blocked = true;
         break;
       }
+      client.requests++;
       const answer = this.#execute(req, now, client);
       if (first && answer !== LATER) {
         if (!this.#finish(client, answer)) return false;
@@ -496,7 +499,7 @@ export class DcServer {
     if (err) {
       client.error = err;
       this.#counters.protocolErrors++;
-      this.#options.onClientError?.(err);
+      this.#options.onClientError?.(err, client);
     }
     this.delClient(client);
   }

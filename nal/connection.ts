@@ -298,6 +298,15 @@ export class NalConnection {
   }
 
   /**
+   * The peer's address in libnal syntax (`IP:1.2.3.4:5678`, `IPv6:[::1]:5678`,
+   * `UNIX:/path` for a named UNIX peer), or `""` when there is none to
+   * tell: what a server names in its logs.
+   */
+  peerAddress(): string {
+    return this.#transport?.socket?.peerAddress() ?? "";
+  }
+
+  /**
    * Shuts down our sending side once the send buffer is out (the peer sees
    * end of stream, a half-close); reading goes on. Further bytes queued
    * are not sent.

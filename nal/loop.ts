@@ -10,7 +10,9 @@
 
 import { NalConnection } from "./connection.ts";
 import type { NalListener } from "./listener.ts";
+import { softFdLimit } from "./runtime/fd_guard.ts";
 import { yieldToRuntime } from "./runtime/tick.ts";
+import { NalThrottle } from "./throttle.ts";
 
 // Turns in a row that found work at once, after which the loop yields to
 // the runtime's event loop (socket events, timers) before going on.
@@ -112,6 +114,41 @@ export class NalLoopEntry {
   visit(): void {
     this.#visit(this);
   }
+}
+
+/** Options of {@linkcode NalLoop.prototype.accept}. */
+export interface NalAcceptOptions {
+  /**
+   * Most connections of the listener open at once: over it, a new one is
+   * accepted and closed at once (its client sees the connection close).
+   * @default {Infinity}
+   */
+  maxConnections?: number;
+  /**
+   * Told, at most once a second, how many connections were refused over
+   * `maxConnections` since the last call.
+   */
+  onRefused?: (count: number) => void;
+}
+
+/**
+ * A connection limit that keeps a process clear of running out of file
+ * descriptors: the soft limit on open files less a margin for everything
+ * else it opens (64, or half of a limit under 128); `Infinity` where the
+ * limit cannot be read (not Linux).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { defaultMaxConnections } from "@distcache/distcache/nal";
+ *
+ * assert.ok(defaultMaxConnections() > 0);
+ * ```
+ */
+export function defaultMaxConnections(): number {
+  const limit = softFdLimit();
+  if (limit === null) return Infinity;
+  return Math.max(1, limit - Math.min(64, Math.floor(limit / 2)));
 }
 
 /** A timer of a {@linkcode NalLoop}, as {@linkcode NalLoop.prototype.after} returns it. */
@@ -239,20 +276,32 @@ export class NalLoop {
   /**
    * Accepts every connection `list` receives, each into a fresh
    * {@linkcode NalConnection} handed to `onConnection` (the one accept
-   * loop of servers, proxies and relays).
+   * loop of servers, proxies and relays), within a connection limit.
    *
    * @param list A listening listener.
    * @param onConnection Takes an accepted, established connection.
+   * @param options The connection limit and where refusals are told.
    * @returns The listener's entry (remove it to stop accepting).
    */
   accept(
     list: NalListener,
     onConnection: (conn: NalConnection) => void,
+    options: NalAcceptOptions = {},
   ): NalLoopEntry {
+    const max = options.maxConnections ?? Infinity;
+    const onRefused = options.onRefused;
+    const refusals = onRefused === undefined
+      ? null
+      : new NalThrottle<null>((count) => onRefused(count));
     let conn = new NalConnection();
     return this.add(list, () => {
       while (list.accept(null, conn)) {
-        onConnection(conn);
+        if (list.connections() > max) {
+          conn.close();
+          refusals?.note(null);
+        } else {
+          onConnection(conn);
+        }
         conn = new NalConnection();
       }
     });

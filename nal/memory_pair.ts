@@ -62,6 +62,10 @@ class MemorySocket implements RuntimeSocket {
     });
   }
 
+  peerAddress(): string {
+    return "";
+  }
+
   end(): void {
     const peer = this.peer;
     if (this.closed || this.ended || peer === null) return;

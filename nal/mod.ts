@@ -75,7 +75,10 @@ export {
   NAL_SELECT_FLAG_SEND,
   NalSelector,
 } from "./selector.ts";
+export { NalIdleTracker } from "./idle.ts";
 export {
+  defaultMaxConnections,
+  type NalAcceptOptions,
   NalLoop,
   NalLoopEntry,
   type NalLoopStats,

@@ -1,5 +1,6 @@
 // A server process for tests that need serve() in a process of its own with
-// a given adapter: `_serve_proc.ts <adapter name> <listen address>`. Prints
+// a given adapter: `_serve_proc.ts <adapter name> <listen address>
+// [<max connections>]`. Prints
 // "listening on <addr>", reports accept failures on stderr, and stops on
 // SIGTERM (saying "stopped").
 
@@ -7,7 +8,7 @@ import process from "node:process";
 import { serve } from "../dc_server/mod.ts";
 import { availableAdapters } from "../nal/mod.ts";
 
-const [name, listen] = process.argv.slice(2);
+const [name, listen, max] = process.argv.slice(2);
 const adapter = availableAdapters().find((a) => a.name === name);
 if (adapter === undefined) throw new Error(`no adapter "${name}" here`);
 // Signal handling is set up before anything else: Deno sets it up lazily
@@ -17,6 +18,7 @@ process.on("SIGTERM", () => stop());
 const server = await serve({
   listen,
   adapter,
+  maxConnections: max === undefined ? undefined : Number(max),
   onAcceptError: (err) => console.error(err.message),
 });
 stop = () => {

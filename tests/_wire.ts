@@ -260,3 +260,16 @@ export async function ask(
   assert.equal(ans.op, op, "operation echoed");
   return ans.payload;
 }
+
+/** Whether a HAVE sent on `c` gets its answer (false on close or timeout). */
+export async function haveAnswered(
+  c: RawClient,
+  uid: number,
+): Promise<boolean> {
+  c.send(command(uid, OP.HAVE, bytes("x")));
+  try {
+    return (await c.answer(3000)).uid === uid;
+  } catch {
+    return false;
+  }
+}

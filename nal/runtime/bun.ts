@@ -9,6 +9,7 @@
 
 import { setTimeout } from "node:timers";
 import { concatBytes } from "../_util.ts";
+import { formatPeer } from "./peer.ts";
 import {
   type ListenHooks,
   type RuntimeAdapter,
@@ -23,6 +24,8 @@ import {
 // type-checks without Bun's own type package.
 interface BunSocketApi {
   data: unknown;
+  readonly remoteAddress?: string;
+  readonly remotePort?: number;
   write(data: Uint8Array): number;
   end(): void;
   shutdown(): void;
@@ -118,6 +121,10 @@ class BunSocket implements RuntimeSocket {
   pause(): void {
     this.#paused = true;
     this.socket?.pause();
+  }
+
+  peerAddress(): string {
+    return formatPeer(this.socket?.remoteAddress, this.socket?.remotePort);
   }
 
   resume(): void {

@@ -11,6 +11,7 @@
 
 import { clearTimeout, setTimeout } from "node:timers";
 import { concatBytes } from "../_util.ts";
+import { formatPeer } from "./peer.ts";
 import {
   type ListenHooks,
   type RuntimeAdapter,
@@ -26,6 +27,9 @@ import {
 // compiles with tsc for npm without Deno's type package.
 declare namespace Deno {
   interface Conn {
+    readonly remoteAddr:
+      | { transport: "tcp"; hostname: string; port: number }
+      | { transport: "unix"; path: string };
     read(p: Uint8Array): Promise<number | null>;
     write(p: Uint8Array): Promise<number>;
     closeWrite(): Promise<void>;
@@ -184,6 +188,14 @@ class DenoSocket implements RuntimeSocket {
 
   pause(): void {
     this.#paused = true;
+  }
+
+  peerAddress(): string {
+    const addr = this.#conn?.remoteAddr;
+    if (addr === undefined) return "";
+    return addr.transport === "unix"
+      ? formatPeer(null, null, addr.path)
+      : formatPeer(addr.hostname, addr.port);
   }
 
   resume(): void {

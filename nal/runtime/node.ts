@@ -7,6 +7,7 @@
 
 import * as net from "node:net";
 import { setTimeout } from "node:timers";
+import { formatPeer } from "./peer.ts";
 import {
   type ListenHooks,
   type RuntimeAdapter,
@@ -40,6 +41,10 @@ class NodeSocket implements RuntimeSocket {
 
   end(): void {
     if (!this.#socket.destroyed) this.#socket.end();
+  }
+
+  peerAddress(): string {
+    return formatPeer(this.#socket.remoteAddress, this.#socket.remotePort);
   }
 
   close(): void {

@@ -35,6 +35,12 @@ export interface RuntimeSocket {
   /** Delivers data again after {@linkcode RuntimeSocket.pause}. */
   resume(): void;
   /**
+   * The peer's address in libnal syntax (`IP:1.2.3.4:5678`,
+   * `IPv6:[::1]:5678`, `UNIX:/path` for a named one), or `""` when there
+   * is none to tell (an unnamed UNIX peer, a connect in progress).
+   */
+  peerAddress(): string;
+  /**
    * Shuts down the sending side once the bytes already written are handed
    * to the system (the peer sees end of stream); reading goes on.
    */

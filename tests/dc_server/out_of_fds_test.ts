@@ -76,10 +76,13 @@ describe("out of file descriptors", {
         const tmp = makeTempDir();
         const listen = listenAddress(transport, tmp);
         const proc = adapter === defaultAdapter()
-          ? new CliProcess(["server", "-listen", listen], undefined, {
-            fdLimit: FD_LIMIT,
-          })
-          : new CliProcess([adapter.name, listen], undefined, {
+          // No connection limit: the point is to run out of descriptors.
+          ? new CliProcess(
+            ["server", "-listen", listen, "-maxconns", "100000"],
+            undefined,
+            { fdLimit: FD_LIMIT },
+          )
+          : new CliProcess([adapter.name, listen, "100000"], undefined, {
             script: SERVE_PROC,
             fdLimit: FD_LIMIT,
           });

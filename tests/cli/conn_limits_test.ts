@@ -1,0 +1,110 @@
+// The server tool's connection limits as an operator meets them, in real
+// processes: -maxconns (and its default from the open-files limit),
+// -idle-timeout, and protocol errors logged once a second at most, naming
+// the listener and the peer.
+
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { CliProcess } from "../_cli.ts";
+import { frame, haveAnswered, OP, RawClient } from "../_wire.ts";
+import { until } from "../_servers.ts";
+
+async function started(args: string[], fdLimit?: number) {
+  const proc = new CliProcess(
+    ["server", "-listen", "IP:127.0.0.1:0", ...args],
+    undefined,
+    { fdLimit },
+  );
+  await proc.waitFor(/listening on \S+/);
+  const addr = /listening on (\S+)/.exec(proc.stdout)![1];
+  return { proc, addr };
+}
+
+describe("server connection limits (CLI)", () => {
+  it("-maxconns 2: the third client is closed at once, and the refusal is logged", async () => {
+    const { proc, addr } = await started(["-maxconns", "2"]);
+    const clients: RawClient[] = [];
+    try {
+      for (let i = 0; i < 2; i++) {
+        clients.push(await RawClient.connect(addr));
+        assert.ok(await haveAnswered(clients[i], i));
+      }
+      const third = await RawClient.connect(addr);
+      clients.push(third);
+      assert.ok(await third.waitClosed());
+      await proc.waitFor("refused 1 connection over -maxconns 2");
+    } finally {
+      for (const c of clients) c.close();
+      assert.ok(await proc.stop(), proc.stderr);
+    }
+  });
+
+  it("without -maxconns the limit comes from the open-files limit (100: 50 clients)", async () => {
+    const { proc, addr } = await started([], 100);
+    const clients: RawClient[] = [];
+    try {
+      for (let i = 0; i < 60; i++) clients.push(await RawClient.connect(addr));
+      await proc.waitFor(/refused \d+ connections? over -maxconns 50/);
+      await until(
+        () => clients.filter((c) => c.closed).length === 10,
+        5000,
+        "10 of 60 clients closed",
+      );
+      const open = clients.filter((c) => !c.closed);
+      assert.ok(await haveAnswered(open[0], 1), "the others are served");
+    } finally {
+      for (const c of clients) c.close();
+      assert.ok(await proc.stop(), proc.stderr);
+    }
+  });
+
+  it("-idle-timeout 300 drops a client that sends nothing", async () => {
+    const { proc, addr } = await started(["-idle-timeout", "300"]);
+    const c = await RawClient.connect(addr);
+    try {
+      assert.ok(await c.waitClosed(), "dropped");
+    } finally {
+      c.close();
+      assert.ok(await proc.stop(), proc.stderr);
+    }
+  });
+
+  it("200 clients breaking the protocol make a line a second at most, naming the listener and the peer", async () => {
+    const { proc, addr } = await started([]);
+    try {
+      const first = Date.now();
+      for (let i = 0; i < 200; i++) {
+        const c = await RawClient.connect(addr);
+        c.send(frame({ uid: 1, op: OP.GET, protoLevel: 0x00120000 }));
+        await c.waitClosed();
+        c.close();
+      }
+      // The last summary comes within a second of the last drop.
+      await proc.waitFor(/dropped \d+ more clients/, 5000);
+      const seconds = (Date.now() - first) / 1000;
+      const lines = proc.stderr.split("\n").filter((l) =>
+        l.includes("dropped")
+      );
+      assert.ok(
+        lines.length <= Math.ceil(seconds) + 1,
+        `${lines.length} lines in ${seconds.toFixed(1)} s:\n${proc.stderr}`,
+      );
+      assert.match(
+        lines[0],
+        new RegExp(
+          `dropped a client of ${addr} from IP:127\\.0\\.0\\.1:\\d+: `,
+        ),
+      );
+      const counted = lines.slice(1).map((l) =>
+        Number(/dropped (\d+) more/.exec(l)?.[1] ?? 0)
+      );
+      assert.equal(
+        1 + counted.reduce((a, b) => a + b, 0),
+        200,
+        `every drop counted:\n${lines.join("\n")}`,
+      );
+    } finally {
+      assert.ok(await proc.stop(), proc.stderr);
+    }
+  });
+});
