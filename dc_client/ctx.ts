@@ -111,7 +111,7 @@ export interface DcCtxOptions {
 }
 
 /**
- * A client context (the seed's `DC_CTX`) bound to one target address.
+ * A client context (the C API's `DC_CTX`) bound to one target address.
  *
  * Every call may be made concurrently: on a persistent context requests are
  * pipelined over the one connection (at most `maxInFlight` unanswered at

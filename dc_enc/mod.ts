@@ -6,7 +6,9 @@
  * commands of up to 32768 bytes in one or more frames
  * ({@linkcode encodeCommand}, {@linkcode DcCommandDecoder}), and
  * {@linkcode DcPlug}, the protocol over one connection that clients,
- * servers and proxies use.
+ * servers and proxies use. The protocol itself (fields, framing rules,
+ * payloads, answer codes, the server's and the proxy's rules) is described
+ * in `docs/protocol.md` of this package.
  *
  * @example Encode a request and decode it back
  * ```ts

@@ -81,13 +81,13 @@ const MAX_FRAME = DC_MSG_HEADER_SIZE + DC_MSG_MAX_DATA;
 const EMPTY = new Uint8Array(0);
 
 /**
- * A protocol plug over a connection (the seed's `DC_PLUG`), with the C
+ * A protocol plug over a connection (the C API's `DC_PLUG`), with the C
  * plug's state machine: one command being read and one being written at a
  * time.
  *
  * Reading: `io()` pulls arrived frames through until a whole command is
  * there; `read()` returns it once, `peek()` again and again until
- * `consume()`, which pulls the next one through (the seed's `read(false)`
+ * `consume()`, which pulls the next one through (the C API's `read(false)`
  * and `read(true)`). A one-frame command is
  * decoded in place: its payload is a view of the read buffer, and while it
  * is held the plug reads no more from the socket (so the view cannot move).
@@ -95,7 +95,7 @@ const EMPTY = new Uint8Array(0);
  * more than one command and one frame beyond its connection's read buffer.
  *
  * Writing: `write()` opens a command (`restart()` drops one already open:
- * the seed's `write(true, ...)`), `writeMore()` adds payload, and
+ * the C API's `write(true, ...)`), `writeMore()` adds payload, and
  * `commit()` frames it straight into the send buffer (whole frames only, so
  * that each frame reaches the socket in one write; a C peer misreads a frame
  * header split across reads) or `rollback()` drops it. Frames that do not
@@ -330,7 +330,7 @@ export class DcPlug {
 
   /**
    * The command that has arrived, once (`DC_PLUG_read`): a second call
-   * before `consume()` gives null, unless `resume` is true (the seed's
+   * before `consume()` gives null, unless `resume` is true (the C API's
    * form; {@linkcode DcPlug.prototype.peek} names it).
    *
    * @param resume Give again a command already returned and not consumed.
@@ -391,7 +391,7 @@ export class DcPlug {
    */
   write(requestUid: number, cmd: DcCmd, payload: Uint8Array): boolean;
   /**
-   * The seed's form of `write`: `write(false, ...)` is
+   * The C API's form of `write`: `write(false, ...)` is
    * `write(requestUid, cmd, payload)`, `write(true, ...)` is
    * {@linkcode DcPlug.prototype.restart}.
    *
@@ -581,7 +581,7 @@ export class DcPlug {
     return this.#cmd;
   }
 
-  // write(), restart() and the seed's write(resume, ...).
+  // write(), restart() and the C API's write(resume, ...).
   #start(
     resume: boolean,
     requestUid: number,

@@ -1,5 +1,5 @@
 /**
- * The cache interface of the server framework (the seed's `DC_CACHE_cb`):
+ * The cache interface of the server framework (the C API's `DC_CACHE_cb`):
  * what a store must offer so that {@linkcode DcServer} can serve from it.
  *
  * @module
@@ -104,7 +104,7 @@ export interface DcCacheOptions {
 
 /**
  * Makes a {@linkcode DcCache} holding at most `maxSessions` sessions (the
- * seed's `cache_new`), within the bounds of `options`.
+ * C API's `cache_new`), within the bounds of `options`.
  *
  * @example
  * ```ts

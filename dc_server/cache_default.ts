@@ -439,7 +439,7 @@ export class DefaultCache implements DcCache {
 }
 
 /**
- * Makes the default store (the seed's `DC_SERVER_set_default_cache`): a
+ * Makes the default store (the C API's `DC_SERVER_set_default_cache`): a
  * {@linkcode DefaultCache} holding at most `maxSessions` sessions and, with
  * `options.maxBytes`, at most that many bytes of ids and data.
  *

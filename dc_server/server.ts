@@ -177,7 +177,7 @@ export interface DcServerOptions {
 }
 
 /**
- * A cache server (the seed's `DC_SERVER`): a cache plus the clients it
+ * A cache server (the C API's `DC_SERVER`): a cache plus the clients it
  * serves. Drive it with a selector loop (`clientsToSelect`, `select`,
  * `clientsIo`), or let {@linkcode serve} do that.
  *

@@ -27,7 +27,7 @@ interface Parsed {
 }
 
 /**
- * A network address in libnal syntax (the seed's `NAL_ADDRESS`):
+ * A network address in libnal syntax (the C API's `NAL_ADDRESS`):
  *
  * - `UNIX:<path>`: a UNIX domain socket;
  * - `IP:<host>:<port>` or `IPv4:<host>:<port>`: TCP over IPv4; connect and

@@ -8,7 +8,7 @@
 const EMPTY = new Uint8Array(0);
 
 /**
- * A fixed-capacity byte FIFO (the seed's `NAL_BUFFER`).
+ * A fixed-capacity byte FIFO (the C API's `NAL_BUFFER`).
  *
  * Data is kept at `[start, end)` of one backing array: taking data from the
  * front only moves `start`, and the bytes are moved back to offset 0 only when

@@ -44,7 +44,7 @@ export function attachTransport(
 }
 
 /**
- * A connection (the seed's `NAL_CONNECTION`).
+ * A connection (the C API's `NAL_CONNECTION`).
  *
  * @example Connect, queue a request, move bytes when the selector says so
  * ```ts

@@ -69,7 +69,7 @@ export class NalAddressError extends DistcacheError {
  * (code `ERR_LISTEN`, `ERR_ADDRESS_IN_USE`, `ERR_CONNECT`, `ERR_IO`,
  * `ERR_ACCEPT`).
  *
- * Functions that the seed defines as returning a boolean still return
+ * Functions that the C API defines as returning a boolean still return
  * `false`; the error is kept on the object (`listener.error`,
  * `conn.error`) so that a caller can say why.
  *

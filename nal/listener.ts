@@ -83,7 +83,7 @@ export function listenerCoreOf(
 }
 
 /**
- * A listener (the seed's `NAL_LISTENER`). A UNIX listener replaces a stale
+ * A listener (the C API's `NAL_LISTENER`). A UNIX listener replaces a stale
  * socket file left by a dead server, refuses a path where a live server
  * answers, and removes its socket file on close.
  *

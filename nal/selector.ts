@@ -23,7 +23,7 @@ export { NAL_SELECT_FLAG_READ, NAL_SELECT_FLAG_RW, NAL_SELECT_FLAG_SEND };
 const MAX_BUSY_TURNS = 64;
 
 /**
- * A selector (the seed's `NAL_SELECTOR`), with its "two states in one": a
+ * A selector (the C API's `NAL_SELECTOR`), with its "two states in one": a
  * select uses the objects added since the previous select and wipes that
  * list, so the next select can be prepared while the results of this one
  * are being used.

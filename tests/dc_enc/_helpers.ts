@@ -42,7 +42,7 @@ export interface RawFrame {
   data?: Uint8Array;
 }
 
-/** The bytes of one frame, laid out as PROTOCOL.md's table says. */
+/** The bytes of one frame, laid out as docs/protocol.md's table says. */
 export function rawFrame(f: RawFrame): Uint8Array {
   const data = f.data ?? new Uint8Array(0);
   const bytes = new Uint8Array(14 + data.length);

@@ -121,7 +121,7 @@ function corruptions(): Corruption[] {
 }
 
 describe("frame layout", () => {
-  it("encodeMsg writes the 14-byte big-endian header of PROTOCOL.md, then the data", () => {
+  it("encodeMsg writes the 14-byte big-endian header of docs/protocol.md, then the data", () => {
     const bytes = encoded(msg({ requestUid: 0x01020304, isResponse: true }));
     assert.equal(
       toHex(bytes),

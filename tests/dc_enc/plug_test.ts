@@ -73,7 +73,7 @@ function assertWholeFrames(bytes: Uint8Array): void {
   }
 }
 
-describe("DcPlug: the seed's boolean forms and the states", () => {
+describe("DcPlug: the C API's boolean forms and the states", () => {
   it("read(false) and read(true) are read() and peek(); write(false/true, ...) are write() and restart()", () => {
     const { plug, feed } = fedPlug();
     feed(request(1, DcCmd.GET, "one"));

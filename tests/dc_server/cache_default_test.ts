@@ -1,5 +1,5 @@
 // The default session store, driven directly with an injected clock: the
-// behaviour the server relies on (PROTOCOL.md, "Cache semantics"), checked
+// behaviour the server relies on (docs/protocol.md, "Cache semantics"), checked
 // by hand for each rule and against a plain Map model under random churn.
 
 import { describe, it } from "node:test";
@@ -594,7 +594,7 @@ interface ModelSession {
   expiry: number;
 }
 
-// The rules of PROTOCOL.md over a Map, purging exactly where the store does
+// The rules of docs/protocol.md over a Map, purging exactly where the store does
 // so that item counts and counters can be compared after every step.
 class Model {
   readonly map = new Map<string, ModelSession>();

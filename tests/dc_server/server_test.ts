@@ -1,4 +1,4 @@
-// The DcServer framework driven by hand, as the seed's DC_SERVER: clients
+// The DcServer framework driven by hand, as the C API's DC_SERVER: clients
 // made with newClient, served by processClient with the caller's clock.
 
 import { describe, it } from "node:test";

@@ -19,8 +19,8 @@ import { makeTempDir, removeDir } from "../_servers.ts";
 import { pump } from "./_helpers.ts";
 
 describe("NalAddress capabilities", () => {
-  // [string, canConnect, canListen]: the seed's table, with the third row
-  // corrected as PROTOCOL.md says.
+  // [string, canConnect, canListen]: an address with a host can both
+  // connect and listen (docs/protocol.md, "Address strings").
   const table: [string, boolean, boolean][] = [
     ["IP:9001", false, true],
     ["IPv4:192.168.0.1:80", true, true],
@@ -140,7 +140,7 @@ describe("NalAddress rejections", () => {
     });
   }
 
-  it("the message quotes the string given, as STYLE.md shows", () => {
+  it("the message quotes the string given and says what is valid", () => {
     assert.throws(() => NalAddress.parse("IP:70000"), {
       message: 'invalid address "IP:70000": port must be 0..65535',
     });
