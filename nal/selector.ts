@@ -13,7 +13,6 @@ import {
   NAL_SELECT_FLAG_RW,
   NAL_SELECT_FLAG_SEND,
   NEWS_OPENED,
-  type Waker,
 } from "./transport.ts";
 
 export { NAL_SELECT_FLAG_READ, NAL_SELECT_FLAG_RW, NAL_SELECT_FLAG_SEND };
@@ -49,7 +48,7 @@ const MAX_BUSY_TURNS = 64;
  * list.close();
  * ```
  */
-export class NalSelector implements Waker {
+export class NalSelector {
   #conns = new Map<NalConnection, number>();
   #lists = new Set<NalListener>();
   #spareConns = new Map<NalConnection, number>();

@@ -195,7 +195,11 @@ export class DistcacheStore extends EventEmitter {
   }
 
   /** Stores a session (replacing the stored one) until its cookie expires. */
-  set(sid: string, session: StoredSession, done: Done = () => {}): void {
+  set(
+    sid: string,
+    session: StoredSession,
+    done: (err?: unknown) => void = () => {},
+  ): void {
     const expiry = expiryOf(session);
     const ttl = expiry === null ? this.#ttlMs : expiry - Date.now();
     if (ttl <= 0) {
@@ -213,7 +217,7 @@ export class DistcacheStore extends EventEmitter {
   }
 
   /** Removes a session. */
-  destroy(sid: string, done: Done = () => {}): void {
+  destroy(sid: string, done: (err?: unknown) => void = () => {}): void {
     let removing;
     try {
       removing = this.#table.remove(sid);
@@ -229,7 +233,11 @@ export class DistcacheStore extends EventEmitter {
    * expiry is `touchAfterMs` past the stored one's (or the stored one is
    * gone), else leaves it.
    */
-  touch(sid: string, session: StoredSession, done: Done = () => {}): void {
+  touch(
+    sid: string,
+    session: StoredSession,
+    done: (err?: unknown) => void = () => {},
+  ): void {
     const expiry = expiryOf(session);
     this.#table.read(sid).then((stored) => {
       const old = expiryOf(stored as StoredSession | null);
@@ -250,7 +258,7 @@ export class DistcacheStore extends EventEmitter {
   }
 
   /** express-session's: destroys and regenerates the request's session. */
-  regenerate(req: unknown, done: Done): void {
+  regenerate(req: unknown, done: (err?: unknown) => void): void {
     this.#base.regenerate.call(this, req, done);
   }
 
