@@ -17,12 +17,13 @@
  *
  * @example A server and a client in one process
  * ```ts
+ * import assert from "node:assert/strict";
  * import { DC_CTX_FLAG_PERSISTENT, DcCtx, serve } from "@distcache/distcache";
  *
  * const server = await serve({ listen: "IP:127.0.0.1:0" });
  * const ctx = await DcCtx.create(server.addr, DC_CTX_FLAG_PERSISTENT);
  * await ctx.addSession("id", "some session data", 60_000);
- * console.log(await ctx.hasSession("id")); // true
+ * assert.ok(await ctx.hasSession("id"));
  * ctx.close();
  * await server.close();
  * ```

@@ -55,9 +55,12 @@ const SUMMARY =
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { runClient } from "./client.ts";
  *
- * await runClient(["-listen", "UNIX:/tmp/scache", "-server", "IP:cachehost:9001"]);
+ * // Runs until SIGINT or SIGTERM:
+ * //   await runClient(["-listen", "UNIX:/tmp/scache", "-server", "IP:cachehost:9001"]);
+ * assert.equal(await runClient(["-h"]), 0); // prints the flags
  * ```
  */
 export async function runClient(args: readonly string[]): Promise<number> {

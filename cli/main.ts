@@ -57,9 +57,14 @@ Run "distcache <command> -h" for the flags of a command;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { main } from "@distcache/cli";
+ * import { serve } from "@distcache/distcache/dc_server";
  *
- * const code = await main(["test", "-connect", "UNIX:/tmp/scache", "-ops", "1000"]);
+ * const server = await serve({ listen: "IP:127.0.0.1:0" });
+ * assert.equal(await main(["test", "-connect", server.addr, "-ops", "1000"]), 0);
+ * assert.equal(await main(["test", "-ops", "1000"]), 1); // no -connect: a usage error
+ * await server.close();
  * ```
  */
 export async function main(argv: readonly string[]): Promise<number> {

@@ -38,10 +38,11 @@ let guard: InspectorGuard | undefined;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { closeInspectorSignal } from "./no_inspector.ts";
  *
  * const guard = closeInspectorSignal();
- * if (!guard.closed) console.error(guard.reason);
+ * assert.ok(guard.closed, guard.closed ? "" : guard.reason); // under Deno: given -A
  * ```
  */
 export function closeInspectorSignal(): InspectorGuard {

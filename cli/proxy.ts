@@ -136,10 +136,20 @@ class Upstream {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
+ * import { DcCtx } from "@distcache/distcache/dc_client";
+ * import { serve } from "@distcache/distcache/dc_server";
  * import { startProxy } from "./proxy.ts";
  *
- * const proxy = await startProxy({ listen: "UNIX:/tmp/scache", server: "IP:cachehost:9001" });
+ * // On a web host: { listen: "UNIX:/tmp/scache", server: "IP:cachehost:9001" }.
+ * const server = await serve({ listen: "IP:127.0.0.1:0" });
+ * const proxy = await startProxy({ listen: "IP:127.0.0.1:0", server: server.addr });
+ * const ctx = await DcCtx.create(proxy.addr);
+ * assert.equal(await ctx.addSession("through", "the proxy", 60_000), true);
+ * assert.equal(await ctx.hasSession("through"), true);
+ * ctx.close();
  * await proxy.close();
+ * await server.close();
  * ```
  *
  * @throws {NalAddressError} for a bad address.

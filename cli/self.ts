@@ -21,10 +21,13 @@ export interface SelfCommand {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
+ * import process from "node:process";
  * import { selfCommand } from "./self.ts";
  *
  * const { command, args } = selfCommand();
- * console.log(command, [...args, "server", "-listen", "IP:9001"]);
+ * assert.equal(command, process.execPath); // then args, then the tool's own
+ * assert.ok(Array.isArray(args));
  * ```
  */
 export function selfCommand(): SelfCommand {

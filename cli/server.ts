@@ -204,9 +204,12 @@ const SUMMARY =
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { runServer } from "./server.ts";
  *
- * const code = await runServer(["-listen", "IP:127.0.0.1:9001", "-sessions", "100000"]);
+ * // Runs until SIGINT or SIGTERM:
+ * //   await runServer(["-listen", "IP:127.0.0.1:9001", "-sessions", "100000"]);
+ * assert.equal(await runServer(["-h"]), 0); // prints the flags
  * ```
  */
 export async function runServer(args: readonly string[]): Promise<number> {

@@ -146,10 +146,24 @@ function relay(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
+ * import { DcCtx } from "@distcache/distcache/dc_client";
+ * import { serve } from "@distcache/distcache/dc_server";
  * import { startSnoop } from "./snoop.ts";
  *
- * const snoop = await startSnoop({ listen: "UNIX:/tmp/snoop", server: "UNIX:/tmp/dcserver", print: console.log });
+ * const server = await serve({ listen: "IP:127.0.0.1:0" });
+ * const lines: string[] = [];
+ * const snoop = await startSnoop({
+ *   listen: "IP:127.0.0.1:0",
+ *   server: server.addr,
+ *   print: (line) => lines.push(line),
+ * });
+ * const ctx = await DcCtx.create(snoop.addr);
+ * assert.equal(await ctx.hasSession("watched"), false);
+ * ctx.close();
  * await snoop.close();
+ * await server.close();
+ * assert.ok(lines.some((l) => / request /.test(l)), lines.join("\n"));
  * ```
  */
 export async function startSnoop(opts: SnoopOptions): Promise<SnoopHandle> {
@@ -241,9 +255,12 @@ export async function startSnoop(opts: SnoopOptions): Promise<SnoopHandle> {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { runSnoop } from "./snoop.ts";
  *
- * await runSnoop(["-listen", "UNIX:/tmp/snoop", "-server", "UNIX:/tmp/dcserver"]);
+ * // Runs until SIGINT or SIGTERM:
+ * //   await runSnoop(["-listen", "UNIX:/tmp/snoop", "-server", "UNIX:/tmp/dcserver"]);
+ * assert.equal(await runSnoop(["-h"]), 0); // prints the flags
  * ```
  */
 export async function runSnoop(args: readonly string[]): Promise<number> {

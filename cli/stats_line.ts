@@ -12,11 +12,15 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { StatsLine } from "./stats_line.ts";
  *
  * const line = new StatsLine(0);
- * line.next(5, 1); // "Info, total operations =       5  (+     5), total sessions =     1  (+  1)"
- * line.next(5, 1); // null: nothing changed
+ * assert.equal(
+ *   line.next(5, 1),
+ *   "Info, total operations =       5  (+     5), total sessions =     1  (+  1)",
+ * );
+ * assert.equal(line.next(5, 1), null); // nothing changed
  * ```
  */
 export class StatsLine {

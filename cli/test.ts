@@ -152,13 +152,18 @@ interface Session {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
+ * import { serve } from "@distcache/distcache/dc_server";
  * import { runTestPlan } from "./test.ts";
  *
+ * const server = await serve({ listen: "IP:127.0.0.1:0" });
  * const report = await runTestPlan({
- *   connect: "UNIX:/tmp/scache", sessions: 10, dataMin: 50, dataMax: 2100,
+ *   connect: server.addr, sessions: 10, dataMin: 50, dataMax: 2100,
  *   timeout: 60, timevar: 5, ops: 1000, persistent: true, concurrency: 1, progress: 0,
  * });
- * console.log(report.failure ?? "all outcomes right");
+ * assert.equal(report.failure, null); // every outcome as predicted
+ * assert.equal(report.operations, 1000);
+ * await server.close();
  * ```
  */
 export async function runTestPlan(
@@ -290,9 +295,13 @@ function randomBytes(n: number): Uint8Array {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
+ * import { serve } from "@distcache/distcache/dc_server";
  * import { runTest } from "./test.ts";
  *
- * const code = await runTest(["-connect", "UNIX:/tmp/scache", "-ops", "20000", "-persistent"]);
+ * const server = await serve({ listen: "IP:127.0.0.1:0" });
+ * assert.equal(await runTest(["-connect", server.addr, "-ops", "2000", "-persistent"]), 0);
+ * await server.close();
  * ```
  */
 export async function runTest(args: readonly string[]): Promise<number> {

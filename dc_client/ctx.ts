@@ -129,12 +129,18 @@ export interface DcCtxOptions {
  *
  * @example Store and read a session through a local proxy
  * ```ts
+ * import assert from "node:assert/strict";
  * import { DC_CTX_FLAG_PERSISTENT, DcCtx } from "@distcache/distcache/dc_client";
+ * import { serve } from "@distcache/distcache/dc_server";
  *
- * const ctx = await DcCtx.create("UNIX:/tmp/scache", DC_CTX_FLAG_PERSISTENT);
- * await ctx.addSession("session-id", "the session data", 60_000);
- * const data = await ctx.get("session-id"); // Uint8Array or null
+ * // Usually the local proxy, e.g. "UNIX:/tmp/scache"; here a server of our own.
+ * const server = await serve({ listen: "IP:127.0.0.1:0" });
+ * const ctx = await DcCtx.create(server.addr, DC_CTX_FLAG_PERSISTENT);
+ * assert.equal(await ctx.addSession("session-id", "the session data", 60_000), true);
+ * const data = await ctx.get("session-id"); // Uint8Array, or null
+ * assert.equal(new TextDecoder().decode(data!), "the session data");
  * ctx.close();
+ * await server.close();
  * ```
  */
 export class DcCtx {
@@ -339,12 +345,17 @@ export class DcCtx {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { DcCtx } from "@distcache/distcache/dc_client";
+   * import { serve } from "@distcache/distcache/dc_server";
    *
-   * const ctx = await DcCtx.create("UNIX:/tmp/scache");
-   * const data = await ctx.get("user:42");
-   * console.log(data === null ? "not cached" : new TextDecoder().decode(data));
+   * const server = await serve({ listen: "IP:127.0.0.1:0" });
+   * const ctx = await DcCtx.create(server.addr);
+   * assert.equal(await ctx.get("user:42"), null); // not cached
+   * await ctx.addSession("user:42", "Ada Lovelace", 60_000);
+   * assert.equal(new TextDecoder().decode((await ctx.get("user:42"))!), "Ada Lovelace");
    * ctx.close();
+   * await server.close();
    * ```
    *
    * @returns The data, or null when not cached or unreachable.

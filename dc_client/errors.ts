@@ -16,14 +16,12 @@ import { DistcacheError } from "../nal/errors.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { DcArgumentError, DcCtx } from "@distcache/distcache/dc_client";
  *
- * const ctx = await DcCtx.create("UNIX:/tmp/scache");
- * try {
- *   await ctx.addSession("", "data", 1000);
- * } catch (err) {
- *   console.log(err instanceof DcArgumentError); // true: empty id
- * }
+ * const ctx = await DcCtx.create("UNIX:/tmp/scache"); // connects only when used
+ * await assert.rejects(ctx.addSession("", "data", 1000), DcArgumentError); // empty id
+ * await assert.rejects(ctx.addSession("id", "1", 1000), DcArgumentError); // data under 5 bytes
  * ctx.close();
  * ```
  */
@@ -44,13 +42,13 @@ export class DcArgumentError extends DistcacheError {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { DC_CTX_FLAG_PERSISTENT, DcConnectError, DcCtx } from "@distcache/distcache/dc_client";
  *
- * try {
- *   await DcCtx.create("UNIX:/tmp/nobody-here", DC_CTX_FLAG_PERSISTENT);
- * } catch (err) {
- *   console.log(err instanceof DcConnectError); // true
- * }
+ * await assert.rejects(
+ *   DcCtx.create("UNIX:/no/such/dir/socket", DC_CTX_FLAG_PERSISTENT),
+ *   DcConnectError,
+ * );
  * ```
  */
 export class DcConnectError extends DistcacheError {

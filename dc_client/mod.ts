@@ -4,16 +4,21 @@
  *
  * @example A Deno or Bun app caching a login session
  * ```ts
+ * import assert from "node:assert/strict";
  * import { DC_CTX_FLAG_PERSISTENT, DC_CTX_FLAG_PERSISTENT_RETRY, DcCtx } from "@distcache/distcache/dc_client";
+ * import { serve } from "@distcache/distcache/dc_server";
  *
+ * // An app talks to its host's proxy ("UNIX:/tmp/scache"); here, a server.
+ * const server = await serve({ listen: "IP:127.0.0.1:0" });
  * const cache = await DcCtx.create(
- *   "UNIX:/tmp/scache",
+ *   server.addr,
  *   DC_CTX_FLAG_PERSISTENT | DC_CTX_FLAG_PERSISTENT_RETRY,
  * );
  * await cache.addSession("sid:1f2e3d", JSON.stringify({ user: 42 }), 30 * 60_000);
  * const raw = await cache.get("sid:1f2e3d");
- * const session = raw && JSON.parse(new TextDecoder().decode(raw));
+ * assert.deepEqual(raw && JSON.parse(new TextDecoder().decode(raw)), { user: 42 });
  * cache.close();
+ * await server.close();
  * ```
  *
  * @module

@@ -36,7 +36,8 @@ export const DC_ADD_HEADER_SIZE = 8;
  *
  * @example
  * ```ts
- * import type { DcAddPayload } from "@distcache/distcache/dc_enc";
+ * import assert from "node:assert/strict";
+ * import { type DcAddPayload, decodeAddPayload, encodeAddPayload } from "@distcache/distcache/dc_enc";
  *
  * const add: DcAddPayload = {
  *   timeoutMs: 60_000,
@@ -44,6 +45,7 @@ export const DC_ADD_HEADER_SIZE = 8;
  *   id: new Uint8Array([0x69, 0x64]),
  *   data: new Uint8Array([1, 2, 3, 4, 5]),
  * };
+ * assert.deepEqual(decodeAddPayload(encodeAddPayload(add.timeoutMs, add.id, add.data)), add);
  * ```
  */
 export interface DcAddPayload {

@@ -39,9 +39,12 @@ export function framesSize(total: number, first: number, end: number): number {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { commandSize } from "@distcache/distcache/dc_enc";
  *
- * console.log(commandSize(0), commandSize(2048), commandSize(2049)); // 14 2062 2077
+ * assert.equal(commandSize(0), 14); // one empty frame
+ * assert.equal(commandSize(2048), 2062); // one full frame
+ * assert.equal(commandSize(2049), 2077); // a full frame and one of 1 byte
  * ```
  *
  * @param payloadLength Payload bytes (0..32768).
@@ -114,11 +117,12 @@ export function writeFrames(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { commandSize, DcCmd, encodeCommandInto } from "@distcache/distcache/dc_enc";
  *
  * const payload = new Uint8Array(5000);
  * const dest = new Uint8Array(commandSize(payload.length));
- * console.log(encodeCommandInto(dest, 0, false, 7, DcCmd.ADD, payload)); // 5042: three frames
+ * assert.equal(encodeCommandInto(dest, 0, false, 7, DcCmd.ADD, payload), 5042); // three frames
  * ```
  *
  * @param dest Where to write.
@@ -161,10 +165,11 @@ export function encodeCommandInto(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { DcCmd, encodeCommand } from "@distcache/distcache/dc_enc";
  *
  * const bytes = encodeCommand(false, 1, DcCmd.GET, new TextEncoder().encode("id"));
- * console.log(bytes.length); // 16: one frame
+ * assert.equal(bytes.length, 16); // one frame
  * ```
  *
  * @param isResponse A response (true) or a request.

@@ -9,9 +9,10 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { DISTCACHE_PROTO_LEVEL } from "@distcache/distcache/dc_enc";
  *
- * console.log(DISTCACHE_PROTO_LEVEL.toString(16)); // "110000"
+ * assert.equal(DISTCACHE_PROTO_LEVEL.toString(16), "110000");
  * ```
  */
 export const DISTCACHE_PROTO_LEVEL = 0x00110000;
@@ -21,10 +22,11 @@ export const DISTCACHE_PROTO_LEVEL = 0x00110000;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { DISTCACHE_PROTO_VER } from "@distcache/distcache/dc_enc";
  *
  * const peerLevel = 0x0011ffff;
- * console.log(peerLevel >>> 16 === DISTCACHE_PROTO_VER); // true: another patch level is fine
+ * assert.equal(peerLevel >>> 16, DISTCACHE_PROTO_VER); // another patch level is fine
  * ```
  */
 export const DISTCACHE_PROTO_VER = 0x0011;
@@ -34,9 +36,10 @@ export const DISTCACHE_PROTO_VER = 0x0011;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { DC_MSG_MAX_DATA } from "@distcache/distcache/dc_enc";
  *
- * console.log(Math.ceil(5000 / DC_MSG_MAX_DATA)); // 3 frames for 5000 bytes
+ * assert.equal(Math.ceil(5000 / DC_MSG_MAX_DATA), 3); // frames for 5000 bytes
  * ```
  */
 export const DC_MSG_MAX_DATA = 2048;
@@ -45,9 +48,10 @@ export const DC_MSG_MAX_DATA = 2048;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { DC_MAX_MSG, DC_MSG_MAX_DATA } from "@distcache/distcache/dc_enc";
  *
- * console.log(DC_MAX_MSG * DC_MSG_MAX_DATA); // 32768
+ * assert.equal(DC_MAX_MSG * DC_MSG_MAX_DATA, 32768);
  * ```
  */
 export const DC_MAX_MSG = 16;
@@ -56,10 +60,11 @@ export const DC_MAX_MSG = 16;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { DC_MAX_TOTAL_DATA } from "@distcache/distcache/dc_enc";
  *
  * const data = new Uint8Array(40000);
- * console.log(data.length <= DC_MAX_TOTAL_DATA); // false: too large for one command
+ * assert.ok(data.length > DC_MAX_TOTAL_DATA); // too large for one command
  * ```
  */
 export const DC_MAX_TOTAL_DATA = 32768;
@@ -68,10 +73,11 @@ export const DC_MAX_TOTAL_DATA = 32768;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { DC_MAX_ID_LEN } from "@distcache/distcache/dc_enc";
  *
  * const id = new TextEncoder().encode("session-0001");
- * console.log(id.length <= DC_MAX_ID_LEN); // true
+ * assert.ok(id.length <= DC_MAX_ID_LEN);
  * ```
  */
 export const DC_MAX_ID_LEN = 64;
@@ -80,9 +86,10 @@ export const DC_MAX_ID_LEN = 64;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { DC_MSG_HEADER_SIZE } from "@distcache/distcache/dc_enc";
  *
- * console.log(DC_MSG_HEADER_SIZE + 2048); // 2062: the largest frame
+ * assert.equal(DC_MSG_HEADER_SIZE + 2048, 2062); // the largest frame
  * ```
  */
 export const DC_MSG_HEADER_SIZE = 14;
@@ -91,9 +98,10 @@ export const DC_MSG_HEADER_SIZE = 14;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { DC_CLASS_USER } from "@distcache/distcache/dc_enc";
  *
- * console.log(DC_CLASS_USER); // 0
+ * assert.equal(DC_CLASS_USER, 0);
  * ```
  */
 export const DC_CLASS_USER = 0;
@@ -103,9 +111,10 @@ export const DC_CLASS_USER = 0;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { DC_MAX_TIMEOUT_MS } from "@distcache/distcache/dc_enc";
  *
- * console.log(DC_MAX_TIMEOUT_MS / 86_400_000); // 7 (days)
+ * assert.equal(DC_MAX_TIMEOUT_MS / 86_400_000, 7); // days
  * ```
  */
 export const DC_MAX_TIMEOUT_MS = 604800000;
@@ -116,9 +125,10 @@ export const DC_MAX_TIMEOUT_MS = 604800000;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { DcCmd } from "@distcache/distcache/dc_enc";
  *
- * console.log(DcCmd.GET); // 2
+ * assert.equal(DcCmd.GET, 2);
  * ```
  */
 export const DcCmd = { ERROR: 0, ADD: 1, GET: 2, REMOVE: 3, HAVE: 4 } as const;
@@ -130,9 +140,10 @@ export type DcCmd = typeof DcCmd[keyof typeof DcCmd];
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { DcOp } from "@distcache/distcache/dc_enc";
  *
- * console.log(DcOp.ADD); // 0
+ * assert.equal(DcOp.ADD, 0);
  * ```
  */
 export const DcOp = { ADD: 0, GET: 1, REMOVE: 2, HAVE: 3 } as const;
@@ -144,9 +155,10 @@ export type DcOp = typeof DcOp[keyof typeof DcOp];
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { DcErr } from "@distcache/distcache/dc_enc";
  *
- * console.log(DcErr.DISCONNECTED); // 2: a proxy without its server
+ * assert.equal(DcErr.DISCONNECTED, 2); // a proxy without its server
  * ```
  */
 export const DcErr = { OK: 0, NOTOK: 1, DISCONNECTED: 2 } as const;
@@ -158,9 +170,10 @@ export type DcErr = typeof DcErr[keyof typeof DcErr];
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { DcAddErr } from "@distcache/distcache/dc_enc";
  *
- * console.log(DcAddErr.MATCHING_SESSION); // 101: the id is already cached
+ * assert.equal(DcAddErr.MATCHING_SESSION, 101); // the id is already cached
  * ```
  */
 export const DcAddErr = {
@@ -178,9 +191,10 @@ export type DcAddErr = typeof DcAddErr[keyof typeof DcAddErr];
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { DcDecodeState, preDecodeMsg } from "@distcache/distcache/dc_enc";
  *
- * console.log(preDecodeMsg(new Uint8Array([0x00, 0x11])) === DcDecodeState.INCOMPLETE); // true
+ * assert.equal(preDecodeMsg(new Uint8Array([0x00, 0x11])), DcDecodeState.INCOMPLETE);
  * ```
  */
 export const DcDecodeState = { CORRUPT: 0, INCOMPLETE: 1, OK: 2 } as const;
@@ -193,12 +207,15 @@ export type DcDecodeState = typeof DcDecodeState[keyof typeof DcDecodeState];
  *
  * @example
  * ```ts
- * import { DC_PLUG_FLAG_TO_SERVER, DcPlug } from "@distcache/distcache/dc_enc";
+ * import assert from "node:assert/strict";
+ * import { DC_PLUG_FLAG_TO_SERVER, DcCmd, DcPlug } from "@distcache/distcache/dc_enc";
  * import { NalConnection } from "@distcache/distcache/nal";
  *
  * const conn = new NalConnection();
  * conn.createDummy(4096);
  * const plug = new DcPlug(conn, DC_PLUG_FLAG_TO_SERVER);
+ * plug.write(1, DcCmd.GET, new TextEncoder().encode("id")); // a client writes requests
+ * assert.ok(plug.commit());
  * plug.close();
  * ```
  */
@@ -208,13 +225,14 @@ export const DC_PLUG_FLAG_TO_SERVER = 0x0001;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { DC_PLUG_FLAG_NOFREE_CONN, DcPlug } from "@distcache/distcache/dc_enc";
  * import { NalConnection } from "@distcache/distcache/nal";
  *
  * const conn = new NalConnection();
  * conn.createDummy(4096);
  * new DcPlug(conn, DC_PLUG_FLAG_NOFREE_CONN).close();
- * console.log(conn.getRead().size()); // 4096: still open
+ * assert.equal(conn.getRead().size(), 4096); // still open
  * conn.close();
  * ```
  */
@@ -225,9 +243,10 @@ export const DC_PLUG_FLAG_NOFREE_CONN = 0x0002;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { cmdName, DcCmd } from "@distcache/distcache/dc_enc";
  *
- * console.log(cmdName(DcCmd.REMOVE)); // "REMOVE"
+ * assert.equal(cmdName(DcCmd.REMOVE), "REMOVE");
  * ```
  *
  * @param cmd A {@linkcode DcCmd} value (anything else gives `#<value>`).

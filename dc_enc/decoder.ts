@@ -25,11 +25,14 @@ import { acceptMask, type DcDirection, frameDataLen } from "./msg.ts";
  *
  * @example
  * ```ts
- * import { DcCmd, type DcCommand } from "@distcache/distcache/dc_enc";
+ * import assert from "node:assert/strict";
+ * import { DcCmd, type DcCommand, DcCommandDecoder, encodeCommand } from "@distcache/distcache/dc_enc";
  *
  * const answer: DcCommand = {
  *   isResponse: true, requestUid: 3, cmd: DcCmd.HAVE, payload: new Uint8Array([0]), wireSize: 15,
  * };
+ * const wire = encodeCommand(true, 3, DcCmd.HAVE, new Uint8Array([0]));
+ * assert.deepEqual(new DcCommandDecoder("response").push(wire), [answer]);
  * ```
  */
 export interface DcCommand {
@@ -52,6 +55,7 @@ export interface DcCommand {
  *
  * @example Two commands arriving in odd pieces
  * ```ts
+ * import assert from "node:assert/strict";
  * import { DcCmd, DcCommandDecoder, encodeCommand } from "@distcache/distcache/dc_enc";
  *
  * const dec = new DcCommandDecoder("request");
@@ -60,7 +64,7 @@ export interface DcCommand {
  *   ...encodeCommand(false, 2, DcCmd.GET, new Uint8Array([2])),
  * ]);
  * const got = [...dec.push(stream.subarray(0, 5)), ...dec.push(stream.subarray(5))];
- * console.log(got.map((c) => c.requestUid)); // [1, 2]
+ * assert.deepEqual(got.map((c) => c.requestUid), [1, 2]);
  * ```
  */
 export class DcCommandDecoder {

@@ -16,10 +16,12 @@ import { DistcacheError } from "../nal/errors.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { DcProtocolError } from "@distcache/distcache/dc_enc";
  *
  * const err = new DcProtocolError("ERR_PROTOCOL", "op_class", 1, "op_class 1, must be 0");
- * console.log(err.field, err.value); // "op_class" 1
+ * assert.equal(err.field, "op_class");
+ * assert.equal(err.value, 1);
  * ```
  */
 export class DcProtocolError extends DistcacheError {
@@ -53,13 +55,13 @@ export class DcProtocolError extends DistcacheError {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { DcCmd, DcEncodeError, encodeCommand } from "@distcache/distcache/dc_enc";
  *
- * try {
- *   encodeCommand(false, 1, DcCmd.GET, new Uint8Array(32769));
- * } catch (err) {
- *   console.log(err instanceof DcEncodeError); // true
- * }
+ * assert.throws(
+ *   () => encodeCommand(false, 1, DcCmd.GET, new Uint8Array(32769)),
+ *   DcEncodeError, // over 32768 bytes
+ * );
  * ```
  */
 export class DcEncodeError extends DistcacheError {

@@ -12,11 +12,13 @@
  *
  * @example Encode a request and decode it back
  * ```ts
+ * import assert from "node:assert/strict";
  * import { DcCmd, DcCommandDecoder, encodeCommand } from "@distcache/distcache/dc_enc";
  *
  * const wire = encodeCommand(false, 7, DcCmd.GET, new TextEncoder().encode("session-id"));
  * const [cmd] = new DcCommandDecoder("request").push(wire);
- * console.log(cmd.requestUid, cmd.cmd === DcCmd.GET); // 7 true
+ * assert.equal(cmd.requestUid, 7);
+ * assert.equal(cmd.cmd, DcCmd.GET);
  * ```
  *
  * @module

@@ -68,12 +68,16 @@ export function frameDataLen(b: Uint8Array, o: number): number {
  *
  * @example
  * ```ts
- * import { DcOp, type DcMsg, DISTCACHE_PROTO_LEVEL } from "@distcache/distcache/dc_enc";
+ * import assert from "node:assert/strict";
+ * import { DcOp, type DcMsg, decodeMsg, DISTCACHE_PROTO_LEVEL, encodeMsg } from "@distcache/distcache/dc_enc";
  *
  * const msg: DcMsg = {
  *   protoLevel: DISTCACHE_PROTO_LEVEL, isResponse: false, requestUid: 1,
  *   opClass: 0, operation: DcOp.HAVE, complete: true, data: new Uint8Array([0x69, 0x64]),
  * };
+ * const bytes = new Uint8Array(16);
+ * assert.equal(encodeMsg(msg, bytes), 16);
+ * assert.deepEqual(decodeMsg(bytes), msg);
  * ```
  */
 export interface DcMsg {
@@ -310,10 +314,11 @@ export function writeHeader(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { DcDecodeState, preDecodeMsg } from "@distcache/distcache/dc_enc";
  *
  * const otherVersion = new Uint8Array([0x00, 0x12]);
- * console.log(preDecodeMsg(otherVersion) === DcDecodeState.CORRUPT); // true
+ * assert.equal(preDecodeMsg(otherVersion), DcDecodeState.CORRUPT);
  * ```
  *
  * @param src Received bytes.
@@ -339,6 +344,7 @@ export function preDecodeMsg(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { DcOp, decodeMsg, encodeMsg, DISTCACHE_PROTO_LEVEL } from "@distcache/distcache/dc_enc";
  *
  * const bytes = new Uint8Array(16);
@@ -346,7 +352,7 @@ export function preDecodeMsg(
  *   protoLevel: DISTCACHE_PROTO_LEVEL, isResponse: false, requestUid: 9,
  *   opClass: 0, operation: DcOp.GET, complete: true, data: new Uint8Array([1, 2]),
  * }, bytes);
- * console.log(decodeMsg(bytes)?.requestUid); // 9
+ * assert.equal(decodeMsg(bytes)?.requestUid, 9);
  * ```
  *
  * @param src Received bytes.
@@ -384,6 +390,7 @@ export function decodeMsg(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { DcOp, encodeMsg, DISTCACHE_PROTO_LEVEL } from "@distcache/distcache/dc_enc";
  *
  * const dest = new Uint8Array(15);
@@ -391,7 +398,7 @@ export function decodeMsg(
  *   protoLevel: DISTCACHE_PROTO_LEVEL, isResponse: true, requestUid: 1,
  *   opClass: 0, operation: DcOp.HAVE, complete: true, data: new Uint8Array([0]),
  * }, dest);
- * console.log(n); // 15
+ * assert.equal(n, 15);
  * ```
  *
  * @param msg The frame.

@@ -42,11 +42,14 @@ import { ACCEPT_REQUESTS, ACCEPT_RESPONSES, frameDataLen } from "./msg.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { DcCmd, type DcPlugCommand } from "@distcache/distcache/dc_enc";
  *
  * function describe(c: DcPlugCommand): string {
  *   return `uid ${c.requestUid}: ${c.cmd === DcCmd.GET ? "GET" : "other"}, ${c.payload.length} bytes`;
  * }
+ * const get = { requestUid: 4, cmd: DcCmd.GET, payload: new Uint8Array(2) } as DcPlugCommand;
+ * assert.equal(describe(get), "uid 4: GET, 2 bytes");
  * ```
  */
 export interface DcPlugCommand {
@@ -112,6 +115,7 @@ const EMPTY = new Uint8Array(0);
  *
  * @example A client plug sends a request and reads the answer
  * ```ts
+ * import assert from "node:assert/strict";
  * import { DC_PLUG_FLAG_TO_SERVER, DcCmd, DcPlug } from "@distcache/distcache/dc_enc";
  * import { NalConnection, NalSelector } from "@distcache/distcache/nal";
  *
@@ -128,7 +132,7 @@ const EMPTY = new Uint8Array(0);
  *   await sel.select(100_000);
  *   server.io();
  * }
- * console.log(server.peek()?.requestUid); // 1
+ * assert.equal(server.peek()?.requestUid, 1);
  * client.close();
  * server.close();
  * ```
@@ -283,7 +287,7 @@ export class DcPlug {
    * client.io();
    * await new Promise((r) => setTimeout(r, 0)); // the bytes arrive
    * server.io();
-   * assert.equal(server.hasWork(), true); // a whole request, not yet read
+   * assert.ok(server.hasWork()); // a whole request, not yet read
    * assert.equal(server.read()?.cmd, DcCmd.HAVE);
    * assert.equal(server.hasWork(), false);
    * client.close();

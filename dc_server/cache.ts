@@ -16,6 +16,7 @@ export type MaybePromise<T> = T | Promise<T>;
  *
  * @example A tiny store backed by a Map (no expiry, no bound)
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { DcCache } from "@distcache/distcache/dc_server";
  *
  * const map = new Map<string, Uint8Array>();
@@ -28,6 +29,10 @@ export type MaybePromise<T> = T | Promise<T>;
  *   have: (_now, id) => map.has(key(id)),
  *   numItems: () => map.size,
  * };
+ * const id = new TextEncoder().encode("id");
+ * assert.equal(cache.add(0, 60_000, id, new Uint8Array([1, 2, 3, 4, 5])), true);
+ * assert.equal(cache.add(0, 60_000, id, new Uint8Array(5)), false); // no replacing
+ * assert.equal(cache.numItems(0), 1);
  * ```
  */
 export interface DcCache {
@@ -108,10 +113,12 @@ export interface DcCacheOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { createDefaultCache, type DcCacheFactory } from "@distcache/distcache/dc_server";
  *
  * const factory: DcCacheFactory = (max, options) => createDefaultCache(max, options);
  * const cache = factory(1000, { maxBytes: 1 << 20 });
+ * assert.equal(cache.numItems(0), 0);
  * ```
  */
 export type DcCacheFactory = (

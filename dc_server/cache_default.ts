@@ -28,9 +28,10 @@ import {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { MIN_SESSIONS } from "@distcache/distcache/dc_server";
  *
- * console.log(MIN_SESSIONS); // 64
+ * assert.equal(MIN_SESSIONS, 64);
  * ```
  */
 export const MIN_SESSIONS = 64;
@@ -40,9 +41,10 @@ export const MIN_SESSIONS = 64;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { MAX_SESSIONS } from "@distcache/distcache/dc_server";
  *
- * console.log(MAX_SESSIONS); // 100000000
+ * assert.equal(MAX_SESSIONS, 100000000);
  * ```
  */
 export const MAX_SESSIONS = 100_000_000;
@@ -73,13 +75,10 @@ export const MIN_MAX_BYTES: number = DC_MAX_ID_LEN + DC_MAX_TOTAL_DATA;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { createDefaultCache, DcCacheRangeError } from "@distcache/distcache/dc_server";
  *
- * try {
- *   createDefaultCache(10);
- * } catch (err) {
- *   console.log(err instanceof DcCacheRangeError); // true
- * }
+ * assert.throws(() => createDefaultCache(10), DcCacheRangeError); // under 64 sessions
  * ```
  */
 export class DcCacheRangeError extends DistcacheError {
@@ -124,13 +123,14 @@ export class DcCacheRangeError extends DistcacheError {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { DefaultCache } from "@distcache/distcache/dc_server";
  *
  * const cache = new DefaultCache(1000);
  * const id = new TextEncoder().encode("id");
  * cache.add(0, 60_000, id, new Uint8Array([1, 2, 3]));
  * console.log(cache.get(1000, id)); // Uint8Array(3) [ 1, 2, 3 ]
- * console.log(cache.get(60_000, id)); // null: expired
+ * assert.equal(cache.get(60_000, id), null); // expired
  * ```
  */
 export class DefaultCache implements DcCache {
@@ -320,10 +320,11 @@ export class DefaultCache implements DcCache {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { DefaultCache } from "@distcache/distcache/dc_server";
    *
    * const cache = new DefaultCache(1_000_000);
-   * console.log(cache.reservedBytes() < 1 << 20); // true: nothing stored yet
+   * assert.ok(cache.reservedBytes() < 1 << 20); // nothing stored yet
    * ```
    */
   reservedBytes(): number {
@@ -454,7 +455,7 @@ export class DefaultCache implements DcCache {
  *   cache.add(0, 60_000 + i, new TextEncoder().encode(`s${i}`), data);
  * }
  * assert.ok(cache.stats!().bytes <= 64 << 20);
- * assert.equal(cache.have(0, new TextEncoder().encode("s2999")), true);
+ * assert.ok(cache.have(0, new TextEncoder().encode("s2999")));
  * ```
  *
  * @param maxSessions Most sessions held at once (64 .. 100,000,000).

@@ -4,10 +4,16 @@
  *
  * @example Start a server, stop it
  * ```ts
+ * import assert from "node:assert/strict";
+ * import { DcCtx } from "@distcache/distcache/dc_client";
  * import { serve } from "@distcache/distcache/dc_server";
  *
  * const server = await serve({ listen: "IP:127.0.0.1:0", sessions: 10_000 });
- * console.log(`listening on ${server.addr}`);
+ * assert.match(server.addr, /^IP:127\.0\.0\.1:\d+$/); // the port the system chose
+ * const ctx = await DcCtx.create(server.addr);
+ * assert.equal(await ctx.addSession("id", "session data", 60_000), true);
+ * assert.equal(server.stats().items, 1);
+ * ctx.close();
  * await server.close();
  * ```
  *

@@ -129,11 +129,18 @@ export interface Server {
  *
  * @example Serve on a UNIX socket, then stop
  * ```ts
+ * import assert from "node:assert/strict";
+ * import * as fs from "node:fs";
+ * import * as os from "node:os";
+ * import * as path from "node:path";
  * import { serve } from "@distcache/distcache/dc_server";
  *
- * const server = await serve({ listen: "UNIX:/tmp/example.sock" });
- * console.log(server.addr, server.stats().items);
+ * const dir = fs.mkdtempSync(path.join(os.tmpdir(), "serve-"));
+ * const server = await serve({ listen: `UNIX:${path.join(dir, "cache.sock")}` });
+ * assert.equal(server.stats().items, 0);
  * await server.close();
+ * assert.equal(fs.existsSync(path.join(dir, "cache.sock")), false); // removed
+ * fs.rmdirSync(dir);
  * ```
  *
  * @throws {NalAddressError} for a bad address.

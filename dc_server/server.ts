@@ -75,6 +75,7 @@ let factory: DcCacheFactory = createDefaultCache;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { DC_CLIENT_FLAG_IN_SERVER, DcServer } from "@distcache/distcache/dc_server";
  * import { NalConnection } from "@distcache/distcache/nal";
  *
@@ -82,7 +83,7 @@ let factory: DcCacheFactory = createDefaultCache;
  * const [a, b] = [new NalConnection(), new NalConnection()];
  * NalConnection.createPair(a, b, 4096);
  * const client = server.newClient(a, DC_CLIENT_FLAG_IN_SERVER);
- * console.log(client.conn === a); // true
+ * assert.equal(client.conn, a);
  * ```
  */
 export class DcServerClient {
@@ -183,6 +184,7 @@ export interface DcServerOptions {
  *
  * @example Serve one request over a connection pair
  * ```ts
+ * import assert from "node:assert/strict";
  * import { DC_CLIENT_FLAG_IN_SERVER, DcServer } from "@distcache/distcache/dc_server";
  * import { DcCmd, DcPlug, DC_PLUG_FLAG_TO_SERVER } from "@distcache/distcache/dc_enc";
  * import { NalConnection, NalSelector } from "@distcache/distcache/nal";
@@ -202,7 +204,7 @@ export interface DcServerOptions {
  *   plug.toSelect(sel);
  *   await sel.select(100_000);
  * }
- * console.log(plug.peek()?.payload); // Uint8Array [1]: no such session
+ * assert.deepEqual(plug.peek()?.payload, new Uint8Array([1])); // no such session
  * server.close();
  * ```
  */
@@ -228,9 +230,12 @@ export class DcServer {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { createDefaultCache, DcServer } from "@distcache/distcache/dc_server";
    *
    * DcServer.setCache((max) => createDefaultCache(max));
+   * assert.equal(new DcServer(512).itemsStored(), 0); // servers made from now on use it
+   * DcServer.setDefaultCache();
    * ```
    */
   static setCache(cacheFactory: DcCacheFactory): void {
@@ -243,9 +248,11 @@ export class DcServer {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { DcServer } from "@distcache/distcache/dc_server";
    *
    * DcServer.setDefaultCache();
+   * assert.equal(new DcServer(512).itemsStored(), 0);
    * ```
    */
   static setDefaultCache(): void {
@@ -457,6 +464,7 @@ export class DcServer {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { DcServer } from "@distcache/distcache/dc_server";
    * import { NalConnection } from "@distcache/distcache/nal";
    *
@@ -464,7 +472,7 @@ export class DcServer {
    * const [a, b] = [new NalConnection(), new NalConnection()];
    * NalConnection.createPair(a, b, 4096);
    * const client = server.newClient(a);
-   * console.log(server.clientIo(client)); // true: alive, nothing to do
+   * assert.ok(server.clientIo(client)); // alive, nothing to do
    * ```
    *
    * @param client The client.

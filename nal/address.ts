@@ -41,11 +41,12 @@ interface Parsed {
  *
  * @example Parse, then ask what it can do
  * ```ts
+ * import assert from "node:assert/strict";
  * import { NalAddress } from "@distcache/distcache/nal";
  *
  * const addr = NalAddress.parse("IP:9001");
  * console.log(addr.canListen(), addr.canConnect()); // true false
- * console.log(NalAddress.parse("IPv4:127.0.0.1:9001").canConnect()); // true
+ * assert.ok(NalAddress.parse("IPv4:127.0.0.1:9001").canConnect());
  * ```
  */
 export class NalAddress {

@@ -19,13 +19,15 @@ const EMPTY = new Uint8Array(0);
  *
  * @example Write, peek and take
  * ```ts
+ * import assert from "node:assert/strict";
  * import { NalBuffer } from "@distcache/distcache/nal";
  *
  * const buf = new NalBuffer(8);
  * buf.write(new Uint8Array([1, 2, 3]));
- * console.log(buf.used(), buf.readPtr()); // 3 Uint8Array [1, 2, 3]
+ * assert.equal(buf.used(), 3);
+ * assert.deepEqual(buf.readPtr(), new Uint8Array([1, 2, 3]));
  * buf.takeData(null, 2); // discard two bytes
- * console.log(buf.readPtr()); // Uint8Array [3]
+ * assert.deepEqual(buf.readPtr(), new Uint8Array([3]));
  * ```
  */
 export class NalBuffer {

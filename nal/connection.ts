@@ -48,17 +48,20 @@ export function attachTransport(
  *
  * @example Connect, queue a request, move bytes when the selector says so
  * ```ts
- * import { NalAddress, NalConnection, NalSelector } from "@distcache/distcache/nal";
+ * import assert from "node:assert/strict";
+ * import { NalAddress, NalConnection, NalListener, NalSelector } from "@distcache/distcache/nal";
  *
+ * const list = new NalListener();
+ * assert.ok(await list.create(NalAddress.parse("IP:127.0.0.1:0")));
  * const conn = new NalConnection();
- * if (conn.create(NalAddress.parse("UNIX:/tmp/dcserver"))) {
- *   conn.getSend().write(new TextEncoder().encode("hello"));
- *   const sel = new NalSelector();
- *   sel.addConn(conn);
- *   await sel.select(100_000);
- *   if (!conn.io(sel)) console.error("connection failed:", conn.error?.message);
- *   conn.close();
- * }
+ * assert.ok(conn.create(NalAddress.parse(list.address())));
+ * conn.getSend().write(new TextEncoder().encode("hello"));
+ * const sel = new NalSelector();
+ * sel.addConn(conn);
+ * await sel.select(100_000);
+ * assert.ok(conn.io(sel), conn.error?.message); // false once the connection failed
+ * conn.close();
+ * list.close();
  * ```
  */
 export class NalConnection {

@@ -11,6 +11,7 @@
  *
  * @example Encode then decode a u32 and a u16
  * ```ts
+ * import assert from "node:assert/strict";
  * import { decodeUint16, decodeUint32, encodeUint16, encodeUint32, NalCursor } from "@distcache/distcache/nal";
  *
  * const bytes = new Uint8Array(6);
@@ -18,7 +19,8 @@
  * encodeUint32(w, 0x00110000);
  * encodeUint16(w, 2048);
  * const r = new NalCursor(bytes);
- * console.log(decodeUint32(r), decodeUint16(r)); // 1114112 2048
+ * assert.equal(decodeUint32(r), 0x00110000);
+ * assert.equal(decodeUint16(r), 2048);
  * ```
  */
 export class NalCursor {
@@ -53,10 +55,12 @@ export class NalCursor {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { encodeUint32, NalCursor } from "@distcache/distcache/nal";
  *
- * const cur = new NalCursor(new Uint8Array(4));
- * encodeUint32(cur, 1); // true; bytes are 00 00 00 01
+ * const bytes = new Uint8Array(4);
+ * assert.equal(encodeUint32(new NalCursor(bytes), 1), true);
+ * assert.deepEqual(bytes, new Uint8Array([0, 0, 0, 1]));
  * ```
  *
  * @returns `false` (nothing written) when fewer than 4 bytes are left.
@@ -78,9 +82,12 @@ export function encodeUint32(cur: NalCursor, value: number): boolean {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { encodeUint16, NalCursor } from "@distcache/distcache/nal";
  *
- * encodeUint16(new NalCursor(new Uint8Array(2)), 2048); // true
+ * const bytes = new Uint8Array(2);
+ * assert.equal(encodeUint16(new NalCursor(bytes), 2048), true);
+ * assert.deepEqual(bytes, new Uint8Array([8, 0]));
  * ```
  *
  * @returns `false` (nothing written) when fewer than 2 bytes are left.
@@ -98,9 +105,11 @@ export function encodeUint16(cur: NalCursor, value: number): boolean {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { encodeChar, NalCursor } from "@distcache/distcache/nal";
  *
- * encodeChar(new NalCursor(new Uint8Array(1)), 1); // true
+ * assert.equal(encodeChar(new NalCursor(new Uint8Array(1)), 1), true);
+ * assert.equal(encodeChar(new NalCursor(new Uint8Array(0)), 1), false); // no room
  * ```
  *
  * @returns `false` when no byte is left.
@@ -116,9 +125,10 @@ export function encodeChar(cur: NalCursor, value: number): boolean {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { encodeBin, NalCursor } from "@distcache/distcache/nal";
  *
- * encodeBin(new NalCursor(new Uint8Array(3)), new Uint8Array([1, 2, 3])); // true
+ * assert.equal(encodeBin(new NalCursor(new Uint8Array(3)), new Uint8Array([1, 2, 3])), true);
  * ```
  *
  * @returns `false` (nothing written) when they do not all fit.
@@ -135,9 +145,10 @@ export function encodeBin(cur: NalCursor, data: Uint8Array): boolean {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { decodeUint32, NalCursor } from "@distcache/distcache/nal";
  *
- * decodeUint32(new NalCursor(new Uint8Array([0, 0, 1, 0]))); // 256
+ * assert.equal(decodeUint32(new NalCursor(new Uint8Array([0, 0, 1, 0]))), 256);
  * ```
  *
  * @returns The value, or null (nothing consumed) when fewer than 4 bytes are left.
@@ -155,9 +166,10 @@ export function decodeUint32(cur: NalCursor): number | null {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { decodeUint16, NalCursor } from "@distcache/distcache/nal";
  *
- * decodeUint16(new NalCursor(new Uint8Array([8, 0]))); // 2048
+ * assert.equal(decodeUint16(new NalCursor(new Uint8Array([8, 0]))), 2048);
  * ```
  *
  * @returns The value, or null when fewer than 2 bytes are left.
@@ -174,9 +186,10 @@ export function decodeUint16(cur: NalCursor): number | null {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { decodeChar, NalCursor } from "@distcache/distcache/nal";
  *
- * decodeChar(new NalCursor(new Uint8Array([7]))); // 7
+ * assert.equal(decodeChar(new NalCursor(new Uint8Array([7]))), 7);
  * ```
  *
  * @returns The byte, or null when none is left.
@@ -191,9 +204,10 @@ export function decodeChar(cur: NalCursor): number | null {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { decodeBin, NalCursor } from "@distcache/distcache/nal";
  *
- * decodeBin(new NalCursor(new Uint8Array([1, 2, 3])), 2); // Uint8Array [1, 2]
+ * assert.deepEqual(decodeBin(new NalCursor(new Uint8Array([1, 2, 3])), 2), new Uint8Array([1, 2]));
  * ```
  *
  * @returns The bytes, or null (nothing consumed) when fewer are left.

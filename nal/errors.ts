@@ -11,13 +11,14 @@
  *
  * @example Catch any distcache error
  * ```ts
+ * import assert from "node:assert/strict";
  * import { DistcacheError, NalAddress } from "@distcache/distcache/nal";
  *
- * try {
- *   NalAddress.parse("IP:70000");
- * } catch (err) {
- *   if (err instanceof DistcacheError) console.error(err.code, err.message);
- * }
+ * assert.throws(() => NalAddress.parse("IP:70000"), (err) => {
+ *   assert.ok(err instanceof DistcacheError);
+ *   assert.equal(err.code, "ERR_ADDRESS");
+ *   return true;
+ * });
  * ```
  */
 export class DistcacheError extends Error {
@@ -44,13 +45,10 @@ export class DistcacheError extends Error {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { NalAddress, NalAddressError } from "@distcache/distcache/nal";
  *
- * try {
- *   NalAddress.parse("TCP:1.2.3.4:80");
- * } catch (err) {
- *   console.log(err instanceof NalAddressError); // true
- * }
+ * assert.throws(() => NalAddress.parse("TCP:1.2.3.4:80"), NalAddressError);
  * ```
  */
 export class NalAddressError extends DistcacheError {
@@ -75,11 +73,12 @@ export class NalAddressError extends DistcacheError {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { NalAddress, NalListener } from "@distcache/distcache/nal";
  *
  * const list = new NalListener();
- * const ok = await list.create(NalAddress.parse("UNIX:/no/such/dir/sock"));
- * if (!ok) console.error(list.error?.code, list.error?.message);
+ * assert.equal(await list.create(NalAddress.parse("UNIX:/no/such/dir/sock")), false);
+ * assert.equal(list.error?.code, "ERR_LISTEN"); // and the message says why
  * ```
  */
 export class NalSocketError extends DistcacheError {

@@ -89,6 +89,7 @@ export function listenerCoreOf(
  *
  * @example Accept one connection, blocking
  * ```ts
+ * import assert from "node:assert/strict";
  * import { NalAddress, NalConnection, NalListener } from "@distcache/distcache/nal";
  *
  * const list = new NalListener();
@@ -98,7 +99,8 @@ export function listenerCoreOf(
  * const client = new NalConnection();
  * client.create(NalAddress.parse(list.address()));
  * const conn = new NalConnection();
- * await list.acceptBlock(conn);
+ * assert.ok(await list.acceptBlock(conn));
+ * assert.ok(conn.isEstablished());
  * conn.close();
  * client.close();
  * list.close();

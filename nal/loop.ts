@@ -25,10 +25,11 @@ const MAX_BUSY_TURNS = 64;
  *
  * @example A connection is watchable as it is
  * ```ts
+ * import assert from "node:assert/strict";
  * import { NalConnection, type NalWatchable } from "@distcache/distcache/nal";
  *
  * const source: NalWatchable = new NalConnection();
- * console.log(source.hasWork()); // false: no socket
+ * assert.equal(source.hasWork(), false); // no socket
  * ```
  */
 export interface NalWatchable {
@@ -61,7 +62,7 @@ export interface NalWatchable {
  * });
  * await loop.idle();
  * assert.equal(visits, 2);
- * assert.equal(entry.removed, true);
+ * assert.ok(entry.removed);
  * ```
  */
 export class NalLoopEntry {

@@ -7,6 +7,7 @@
  *
  * @example Echo one message over a connection pair
  * ```ts
+ * import assert from "node:assert/strict";
  * import { NalConnection, NalSelector } from "@distcache/distcache/nal";
  *
  * const a = new NalConnection();
@@ -21,7 +22,7 @@
  *   sel.addConn(b);
  *   await sel.select(100_000);
  * }
- * console.log(new TextDecoder().decode(b.getRead().readPtr())); // "ping"
+ * assert.equal(new TextDecoder().decode(b.getRead().readPtr()), "ping");
  * ```
  *
  * @module

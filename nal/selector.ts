@@ -37,6 +37,7 @@ const MAX_BUSY_TURNS = 64;
  *
  * @example One round of a select loop
  * ```ts
+ * import assert from "node:assert/strict";
  * import { NalAddress, NalListener, NalSelector } from "@distcache/distcache/nal";
  *
  * const list = new NalListener();
@@ -44,7 +45,7 @@ const MAX_BUSY_TURNS = 64;
  * const sel = new NalSelector();
  * sel.addListener(list);
  * const events = await sel.select(10_000); // wait at most 10 ms
- * console.log(events); // 0: nobody connected
+ * assert.equal(events, 0); // nobody connected
  * list.close();
  * ```
  */

@@ -53,15 +53,27 @@ export interface DistcacheStorage<Data> {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Hono } from "hono";
  * import { useSession, useSessionStorage } from "@hono/session";
  * import { DC_CTX_FLAG_PERSISTENT, DcCtx } from "@distcache/distcache/dc_client";
+ * import { serve } from "@distcache/distcache/dc_server";
  * import { distcacheStorage } from "@distcache/distcache/session";
  *
- * const cache = await DcCtx.create("UNIX:/tmp/scache", DC_CTX_FLAG_PERSISTENT);
+ * // On a web host: DcCtx.create("UNIX:/tmp/scache", ...), its local proxy.
+ * const server = await serve({ listen: "IP:127.0.0.1:0" });
+ * const cache = await DcCtx.create(server.addr, DC_CTX_FLAG_PERSISTENT);
+ * const storage = distcacheStorage(cache, { ttlMs: 3_600_000 });
  * const app = new Hono()
- *   .use(useSessionStorage(distcacheStorage(cache, { ttlMs: 3_600_000 })))
+ *   .use(useSessionStorage(storage))
  *   .use(useSession({ secret: "32 bytes of hex, 64 characters, from your vault" }));
+ * assert.equal(typeof app.fetch, "function");
+ *
+ * // What @hono/session does with the storage:
+ * storage.set("sid-1", { user: 42 });
+ * assert.deepEqual(await storage.get("sid-1"), { user: 42 });
+ * cache.close();
+ * await server.close();
  * ```
  */
 export function distcacheStorage<Data = Record<string, unknown>>(

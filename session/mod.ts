@@ -11,17 +11,25 @@
  *
  * @example express-session
  * ```ts
+ * import assert from "node:assert/strict";
  * import express from "express";
  * import session from "express-session";
+ * import { serve } from "@distcache/distcache/dc_server";
  * import { DistcacheStore } from "@distcache/distcache/session";
  *
+ * // On a web host the target is its local proxy, e.g. "UNIX:/tmp/scache".
+ * const cache = await serve({ listen: "IP:127.0.0.1:0" });
+ * const store = new DistcacheStore({ target: cache.addr });
  * const app = express();
- * app.use(session({
- *   store: new DistcacheStore({ target: "UNIX:/tmp/scache" }),
- *   secret: "change me",
- *   resave: false,
- *   saveUninitialized: false,
- * }));
+ * app.use(session({ store, secret: "change me", resave: false, saveUninitialized: false }));
+ *
+ * // What express-session does with the store:
+ * const saved = { cookie: {}, user: 42 };
+ * await new Promise((done) => store.set("sid-1", saved, done));
+ * const found = await new Promise((done) => store.get("sid-1", (_err, s) => done(s)));
+ * assert.deepEqual(found, saved);
+ * store.close();
+ * await cache.close();
  * ```
  *
  * @module

@@ -10,7 +10,10 @@
  * no `setTicketKeys`, and Deno ignores the keys it is given.
  *
  * @example Both helpers on one server
- * ```ts
+ * Needs a key pair and a cache server to reach, so the doc tests do not run
+ * it (marked `ignore`); tests/tls/ run the same with real certificates.
+ *
+ * ```ts ignore
  * import * as https from "node:https";
  * import { DC_CTX_FLAG_PERSISTENT, DcCtx } from "@distcache/distcache/dc_client";
  * import { shareTicketKeys, useSessionCache } from "@distcache/distcache/tls";

@@ -80,7 +80,10 @@ const MAX_TIMEOUT_MS = 604_800_000;
  * @returns A function that detaches the helper from the server.
  *
  * @example Two hosts resume each other's sessions
- * ```ts
+ * Needs a key pair and a cache server to reach, so the doc tests do not run
+ * it (marked `ignore`); tests/tls/ run the same with real certificates.
+ *
+ * ```ts ignore
  * import * as https from "node:https";
  * import { DC_CTX_FLAG_PERSISTENT, DcCtx } from "@distcache/distcache/dc_client";
  * import { useSessionCache } from "@distcache/distcache/tls";

@@ -126,7 +126,10 @@ function callbackContext(server: Server): TicketCallbackContext | null {
  *   `setTicketKeys`, `ERR_ARGUMENT` for a bad option.
  *
  * @example
- * ```ts
+ * Needs a key pair and a cache server to reach, so the doc tests do not run
+ * it (marked `ignore`); tests/tls/ run the same with real certificates.
+ *
+ * ```ts ignore
  * import * as https from "node:https";
  * import { DC_CTX_FLAG_PERSISTENT, DcCtx } from "@distcache/distcache/dc_client";
  * import { shareTicketKeys } from "@distcache/distcache/tls";

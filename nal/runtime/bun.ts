@@ -199,9 +199,15 @@ function endpoint(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { bunAdapter, NalAddress, NalListener } from "@distcache/distcache/nal";
  *
- * const list = new NalListener({ adapter: bunAdapter }); // under Bun only
+ * if ("Bun" in globalThis) { // under Bun only
+ *   const list = new NalListener({ adapter: bunAdapter });
+ *   assert.ok(await list.create(NalAddress.parse("IP:127.0.0.1:0")));
+ *   list.close();
+ * }
+ * assert.equal(bunAdapter.name, "bun");
  * ```
  */
 export const bunAdapter: RuntimeAdapter = {

@@ -270,11 +270,15 @@ function denoConnect(target: SocketTarget): Promise<Deno.Conn> {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { denoAdapter, NalAddress, NalListener } from "@distcache/distcache/nal";
  *
- * const list = new NalListener({ adapter: denoAdapter });
- * await list.create(NalAddress.parse("IP:127.0.0.1:0"));
- * list.close();
+ * if ("Deno" in globalThis) { // under Deno only
+ *   const list = new NalListener({ adapter: denoAdapter });
+ *   assert.ok(await list.create(NalAddress.parse("IP:127.0.0.1:0")));
+ *   list.close();
+ * }
+ * assert.equal(denoAdapter.name, "deno");
  * ```
  */
 export const denoAdapter: RuntimeAdapter = {

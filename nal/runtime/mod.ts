@@ -70,11 +70,15 @@ function lazyAdapter(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { denoAdapter, NalAddress, NalListener } from "@distcache/distcache/nal";
  *
- * const list = new NalListener({ adapter: denoAdapter });
- * await list.create(NalAddress.parse("IP:127.0.0.1:0"));
- * list.close();
+ * if ("Deno" in globalThis) { // under Deno only
+ *   const list = new NalListener({ adapter: denoAdapter });
+ *   assert.ok(await list.create(NalAddress.parse("IP:127.0.0.1:0")));
+ *   list.close();
+ * }
+ * assert.equal(denoAdapter.name, "deno");
  * ```
  */
 export const denoAdapter: RuntimeAdapter = lazyAdapter(
@@ -89,9 +93,15 @@ const lazyDeno = denoAdapter as LazyAdapter;
  *
  * @example
  * ```ts
- * import { bunAdapter, NalListener } from "@distcache/distcache/nal";
+ * import assert from "node:assert/strict";
+ * import { bunAdapter, NalAddress, NalListener } from "@distcache/distcache/nal";
  *
- * const list = new NalListener({ adapter: bunAdapter }); // under Bun only
+ * if ("Bun" in globalThis) { // under Bun only
+ *   const list = new NalListener({ adapter: bunAdapter });
+ *   assert.ok(await list.create(NalAddress.parse("IP:127.0.0.1:0")));
+ *   list.close();
+ * }
+ * assert.equal(bunAdapter.name, "bun");
  * ```
  */
 export const bunAdapter: RuntimeAdapter = lazyAdapter(
@@ -106,10 +116,11 @@ const lazyBun = bunAdapter as LazyAdapter;
  *
  * @example Force the node:net adapter for a listener
  * ```ts
+ * import assert from "node:assert/strict";
  * import { NalAddress, NalListener, nodeAdapter } from "@distcache/distcache/nal";
  *
- * const list = new NalListener({ adapter: nodeAdapter });
- * await list.create(NalAddress.parse("IP:127.0.0.1:0"));
+ * const list = new NalListener({ adapter: nodeAdapter }); // on every runtime
+ * assert.ok(await list.create(NalAddress.parse("IP:127.0.0.1:0")));
  * list.close();
  * ```
  */
@@ -127,9 +138,10 @@ export type RuntimeName = "deno" | "bun" | "node";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { detectRuntime } from "@distcache/distcache/nal";
  *
- * console.log(detectRuntime()); // "deno", "bun" or "node"
+ * assert.ok(["deno", "bun", "node"].includes(detectRuntime()));
  * ```
  */
 export function detectRuntime(): RuntimeName {
@@ -148,9 +160,10 @@ adapterFor(detectRuntime()).preload();
  *
  * @example
  * ```ts
- * import { defaultAdapter } from "@distcache/distcache/nal";
+ * import assert from "node:assert/strict";
+ * import { defaultAdapter, detectRuntime } from "@distcache/distcache/nal";
  *
- * console.log(defaultAdapter().name);
+ * assert.equal(defaultAdapter().name, detectRuntime()); // unless set otherwise
  * ```
  */
 export function defaultAdapter(): RuntimeAdapter {
@@ -163,10 +176,13 @@ export function defaultAdapter(): RuntimeAdapter {
  *
  * @example Use node:net sockets everywhere
  * ```ts
- * import { nodeAdapter, setDefaultAdapter } from "@distcache/distcache/nal";
+ * import assert from "node:assert/strict";
+ * import { defaultAdapter, detectRuntime, nodeAdapter, setDefaultAdapter } from "@distcache/distcache/nal";
  *
  * setDefaultAdapter(nodeAdapter);
- * setDefaultAdapter(null);
+ * assert.equal(defaultAdapter(), nodeAdapter);
+ * setDefaultAdapter(null); // back to this runtime's own
+ * assert.equal(defaultAdapter().name, detectRuntime());
  * ```
  */
 export function setDefaultAdapter(adapter: RuntimeAdapter | null): void {
@@ -179,9 +195,12 @@ export function setDefaultAdapter(adapter: RuntimeAdapter | null): void {
  *
  * @example Run the same check over each transport
  * ```ts
- * import { availableAdapters } from "@distcache/distcache/nal";
+ * import assert from "node:assert/strict";
+ * import { availableAdapters, detectRuntime } from "@distcache/distcache/nal";
  *
- * for (const adapter of availableAdapters()) console.log(adapter.name);
+ * const names = availableAdapters().map((adapter) => adapter.name);
+ * assert.equal(names[0], detectRuntime());
+ * assert.ok(names.includes("node")); // node:net works everywhere
  * ```
  */
 export function availableAdapters(): RuntimeAdapter[] {

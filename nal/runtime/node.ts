@@ -105,10 +105,11 @@ function listenOn(server: net.Server, target: SocketTarget): Promise<void> {
  *
  * @example Force the node:net adapter for a listener
  * ```ts
+ * import assert from "node:assert/strict";
  * import { NalAddress, NalListener, nodeAdapter } from "@distcache/distcache/nal";
  *
- * const list = new NalListener({ adapter: nodeAdapter });
- * await list.create(NalAddress.parse("IP:127.0.0.1:0"));
+ * const list = new NalListener({ adapter: nodeAdapter }); // on every runtime
+ * assert.ok(await list.create(NalAddress.parse("IP:127.0.0.1:0")));
  * list.close();
  * ```
  */

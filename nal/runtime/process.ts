@@ -11,9 +11,10 @@ import * as nodeProcess from "node:process";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { currentPid } from "@distcache/distcache/nal";
  *
- * console.log(currentPid() > 0); // true
+ * assert.ok(currentPid() > 0);
  * ```
  */
 export function currentPid(): number {

@@ -112,9 +112,10 @@ export interface RuntimeListener {
  *
  * @example Pick the adapter for this runtime
  * ```ts
+ * import assert from "node:assert/strict";
  * import { defaultAdapter } from "@distcache/distcache/nal";
  *
- * console.log(defaultAdapter().name); // "deno", "bun" or "node"
+ * assert.ok(["deno", "bun", "node"].includes(defaultAdapter().name));
  * ```
  */
 export interface RuntimeAdapter {
