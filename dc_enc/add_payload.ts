@@ -7,7 +7,12 @@
  * @module
  */
 
-import { DC_MAX_TIMEOUT_MS, DC_MAX_TOTAL_DATA } from "./constants.ts";
+import {
+  DC_MAX_ID_LEN,
+  DC_MAX_TIMEOUT_MS,
+  DC_MAX_TOTAL_DATA,
+  DcAddErr,
+} from "./constants.ts";
 import { DcEncodeError } from "./errors.ts";
 import { readU32, writeU32 } from "./msg.ts";
 
@@ -171,4 +176,60 @@ export function clampTimeout(timeoutMs: number, minTimeoutMs: number): number {
     return timeoutMs;
   }
   return Math.min(minTimeoutMs, DC_MAX_TIMEOUT_MS);
+}
+
+/**
+ * Why a server refuses an ADD whose payload decoded (see
+ * {@linkcode decodeAddPayload}; a payload too short to decode is not
+ * refused but drops the connection): the C server's checks, in its order.
+ * A lifetime over 7 days (`TIMEOUT_RANGE`), an id length that leaves no
+ * data (`CORRUPT`), an id of 0 or over 64 bytes (`ID_RANGE`), data over
+ * 32768 bytes (`DATA_RANGE`). Servers answer with it; a proxy checks with
+ * it before forwarding, so that a malformed ADD never reaches the server.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { addPayloadError, DcAddErr, decodeAddPayload, encodeAddPayload } from "@distcache/distcache/dc_enc";
+ *
+ * const te = new TextEncoder();
+ * const ok = decodeAddPayload(encodeAddPayload(60_000, te.encode("sid"), te.encode("data!")))!;
+ * assert.equal(addPayloadError(ok), null);
+ * const noData = decodeAddPayload(encodeAddPayload(60_000, te.encode("sid"), new Uint8Array(0)))!;
+ * assert.equal(addPayloadError(noData), DcAddErr.CORRUPT);
+ * ```
+ *
+ * @param add The decoded payload.
+ * @returns The answer code of the refusal, or null for an ADD the server
+ *   hands to its store.
+ */
+export function addPayloadError(add: DcAddPayload): DcAddErr | null {
+  if (add.timeoutMs > DC_MAX_TIMEOUT_MS) return DcAddErr.TIMEOUT_RANGE;
+  if (add.idLength >= add.id.length + add.data.length) return DcAddErr.CORRUPT;
+  if (add.idLength === 0 || add.idLength > DC_MAX_ID_LEN) {
+    return DcAddErr.ID_RANGE;
+  }
+  if (add.data.length > DC_MAX_TOTAL_DATA) return DcAddErr.DATA_RANGE;
+  return null;
+}
+
+/**
+ * Rewrites the lifetime of an ADD payload in place (a proxy applying a
+ * lifetime floor with {@linkcode clampTimeout} before it forwards).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { decodeAddPayload, encodeAddPayload, setAddTimeout } from "@distcache/distcache/dc_enc";
+ *
+ * const payload = encodeAddPayload(500, new Uint8Array([1]), new Uint8Array(5));
+ * setAddTimeout(payload, 300_000);
+ * assert.equal(decodeAddPayload(payload)?.timeoutMs, 300_000);
+ * ```
+ *
+ * @param payload An ADD payload of at least 8 bytes.
+ * @param timeoutMs The lifetime in milliseconds (taken modulo 2^32).
+ */
+export function setAddTimeout(payload: Uint8Array, timeoutMs: number): void {
+  writeU32(payload, OFF_ADD_TIMEOUT, timeoutMs);
 }

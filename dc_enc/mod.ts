@@ -45,11 +45,13 @@ export {
   errName,
 } from "./constants.ts";
 export {
+  addPayloadError,
   clampTimeout,
   DC_ADD_HEADER_SIZE,
   type DcAddPayload,
   decodeAddPayload,
   encodeAddPayload,
+  setAddTimeout,
 } from "./add_payload.ts";
 export { commandSize, encodeCommand, encodeCommandInto } from "./command.ts";
 export { type DcCommand, DcCommandDecoder } from "./decoder.ts";

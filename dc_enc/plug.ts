@@ -536,6 +536,31 @@ export class DcPlug {
   }
 
   /**
+   * Bytes committed and not yet handed to the socket: in the connection's
+   * send buffer and in the plug's backlog. It grows while the peer does not
+   * read, which is how a proxy or server tells what a slow peer costs it.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { DC_PLUG_FLAG_TO_SERVER, DcCmd, DcPlug } from "@distcache/distcache/dc_enc";
+   * import { NalConnection } from "@distcache/distcache/nal";
+   *
+   * const conn = new NalConnection();
+   * conn.createDummy(4096);
+   * const plug = new DcPlug(conn, DC_PLUG_FLAG_TO_SERVER);
+   * plug.write(1, DcCmd.GET, new Uint8Array(2));
+   * plug.commit();
+   * assert.equal(plug.unsent, 16); // a 14-byte header and the payload
+   * plug.close();
+   * ```
+   */
+  get unsent(): number {
+    if (this.#closed) return 0;
+    return this.#conn.getSend().used() + (this.#backlog?.used() ?? 0);
+  }
+
+  /**
    * The plug's states, for debugging: the read side (`empty`, `full`: a
    * whole command not yet returned, `user`: returned, not yet consumed),
    * the write side (`idle`, `open`) and the frame assembler (`frame`:

@@ -7,11 +7,9 @@
  */
 
 import {
+  addPayloadError,
   clampTimeout,
-  DC_ADD_HEADER_SIZE,
-  DC_MAX_ID_LEN,
   DC_MAX_TIMEOUT_MS,
-  DC_MAX_TOTAL_DATA,
   DC_PLUG_FLAG_NOFREE_CONN,
   DcAddErr,
   type DcAddPayload,
@@ -642,8 +640,7 @@ export class DcServer {
   }
 
   // The C server's checks, in its order: a payload too short for its
-  // header drops the client; then the lifetime, the id length against the
-  // payload, the id's range, the data's range.
+  // header drops the client; then those of addPayloadError.
   #add(
     req: DcPlugCommand,
     now: number,
@@ -652,14 +649,8 @@ export class DcServer {
     const payload = req.payload;
     const add = decodeAddPayload(payload, this.#addFields);
     if (add === null) return DROP;
-    const idLen = add.idLength;
-    let code = -1;
-    if (add.timeoutMs > DC_MAX_TIMEOUT_MS) code = DcAddErr.TIMEOUT_RANGE;
-    else if (idLen >= payload.length - DC_ADD_HEADER_SIZE) {
-      code = DcAddErr.CORRUPT;
-    } else if (idLen === 0 || idLen > DC_MAX_ID_LEN) code = DcAddErr.ID_RANGE;
-    else if (add.data.length > DC_MAX_TOTAL_DATA) code = DcAddErr.DATA_RANGE;
-    if (code !== -1) {
+    const code = addPayloadError(add);
+    if (code !== null) {
       this.#counters.addErrors++;
       return codeBytes(code);
     }
