@@ -7,6 +7,7 @@
 import {
   defaultMaxConnections,
   type DistcacheError,
+  loopService,
   NalAddress,
   NalIdleTracker,
   NalListener,
@@ -230,39 +231,18 @@ export async function serve(options: ServeOptions = {}): Promise<Server> {
     onRefused: (count) => options.onRefused?.(count, maxConnections),
   });
 
-  let closing = () => {};
-  let stopped: Promise<void> | null = null;
-  const stop = (): Promise<void> =>
-    stopped ??= (async () => {
-      acceptor.remove();
-      idle?.close();
-      for (const entry of entries.values()) entry.remove();
-      entries.clear();
-      server.close();
-      try {
-        if (options.loop === undefined) await loop.close();
-      } finally {
-        await list.closeAndWait();
-      }
-    })();
-  // Stopped by close(), or by the loop ending (a shared loop closed, or a
-  // visit that threw: then `finished` rejects with its error).
-  const finished = Promise.race([
-    new Promise<void>((resolve, reject) => {
-      loop.finished.then(
-        () => stop().then(resolve, reject),
-        (err) => stop().finally(() => reject(err)),
-      );
-    }),
-    new Promise<void>((resolve) => {
-      closing = resolve;
-    }),
-  ]);
-  const close = async (): Promise<void> => {
-    await stop();
-    closing();
-    await finished;
-  };
+  const { finished, close } = loopService(loop, async () => {
+    acceptor.remove();
+    idle?.close();
+    for (const entry of entries.values()) entry.remove();
+    entries.clear();
+    server.close();
+    try {
+      if (options.loop === undefined) await loop.close();
+    } finally {
+      await list.closeAndWait();
+    }
+  });
   return {
     addr: list.address(),
     stats: () => server.stats(clock()),

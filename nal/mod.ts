@@ -77,6 +77,7 @@ export {
   NalSelector,
 } from "./selector.ts";
 export { NalIdleTracker } from "./idle.ts";
+export { loopService, type NalService } from "./service.ts";
 export {
   defaultMaxConnections,
   type NalAcceptOptions,

@@ -71,6 +71,28 @@ export async function until(
 }
 
 /**
+ * The value of `read` once it has not changed for `quietMs` (10 s at
+ * most): what a count comes to once the work that moves it is done.
+ */
+export async function settled(
+  read: () => number,
+  quietMs = 250,
+): Promise<number> {
+  let last = read();
+  let since = Date.now();
+  const deadline = since + 10_000;
+  while (Date.now() - since < quietMs && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 25));
+    const v = read();
+    if (v !== last) {
+      last = v;
+      since = Date.now();
+    }
+  }
+  return last;
+}
+
+/**
  * A server for the tests of one describe(): started before them on the
  * transport (in a fresh temporary directory), stopped after them. Read
  * `current()` inside the tests.

@@ -273,3 +273,32 @@ export async function haveAnswered(
     return false;
   }
 }
+
+/**
+ * Stores a session through `c`, then GETs it `requests` times, one at a
+ * time; resolves with the visits and turns `loop` made for those GETs (the
+ * work an event-driven owner did for them, which idle connections must not
+ * add to).
+ */
+export async function visitsForGets(
+  loop: { idle(): Promise<void>; stats(): { visits: number; turns: number } },
+  c: RawClient,
+  requests: number,
+): Promise<{ visits: number; turns: number }> {
+  c.send(command(1, OP.ADD, addPayload("s", "session data", 60_000)));
+  assert.deepEqual((await c.answer()).payload, Uint8Array.of(0));
+  await loop.idle();
+  const before = loop.stats();
+  for (let i = 0; i < requests; i++) {
+    c.send(command(10 + i, OP.GET, bytes("s")));
+    const ans = await c.answer();
+    assert.equal(ans.uid, 10 + i);
+    assert.equal(new TextDecoder().decode(ans.payload), "session data");
+  }
+  await loop.idle();
+  const after = loop.stats();
+  return {
+    visits: after.visits - before.visits,
+    turns: after.turns - before.turns,
+  };
+}

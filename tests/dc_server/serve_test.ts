@@ -18,26 +18,11 @@ import {
   makeTempDir,
   matrix,
   removeDir,
+  settled,
   until,
 } from "../_servers.ts";
 
 const td = new TextDecoder();
-
-// The value of `read` once it has not changed for 250 ms (10 s at most).
-async function settled(read: () => number): Promise<number> {
-  let last = read();
-  let since = Date.now();
-  const deadline = since + 10_000;
-  while (Date.now() - since < 250 && Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 25));
-    const v = read();
-    if (v !== last) {
-      last = v;
-      since = Date.now();
-    }
-  }
-  return last;
-}
 
 for (const { adapter, transport, label } of matrix()) {
   describe(`serve() over ${label}`, () => {
