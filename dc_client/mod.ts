@@ -37,3 +37,34 @@ export {
   type DcCtxOptions,
 } from "./ctx.ts";
 export { DcArgumentError, DcConnectError } from "./errors.ts";
+export {
+  DC_PROXY_CLIENT_BYTES,
+  DcProxy,
+  type DcProxyClient,
+  type DcProxyOptions,
+  type DcProxyStats,
+} from "./proxy.ts";
+export {
+  DC_LINK_DEFAULT_PIPELINE,
+  DC_LINK_DEFAULT_RETRY_MS,
+  DC_LINK_DEFAULT_TIMEOUT_MS,
+  DC_LINK_PIPELINE_BYTES,
+  DcServerLink,
+  type DcServerLinkOptions,
+} from "./server_link.ts";
+export {
+  DC_PROXY_DEFAULT_ADDRESS,
+  type DcProxyHandle,
+  startProxy,
+  type StartProxyOptions,
+} from "./start_proxy.ts";
+export {
+  type DcProxyUpstream,
+  DcUpstreamBackEvent,
+  type DcUpstreamEventMap,
+  DcUpstreamLostEvent,
+  DcUpstreamRetryEvent,
+  type DcUpstreamSink,
+  type DcUpstreamStats,
+  type DcUpstreamTicket,
+} from "./upstream.ts";

@@ -1,0 +1,123 @@
+/**
+ * `startProxy()`: a whole local proxy in one call, a listener whose
+ * connections a {@linkcode DcProxy} serves.
+ *
+ * @module
+ */
+
+import {
+  loopService,
+  NalAddress,
+  NalListener,
+  type NalSocketError,
+} from "../nal/mod.ts";
+import { DcProxy, type DcProxyOptions, type DcProxyStats } from "./proxy.ts";
+
+/**
+ * Default address of the local proxy, as the C `dc_client`'s.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { DC_PROXY_DEFAULT_ADDRESS } from "@distcache/distcache/dc_client";
+ *
+ * assert.equal(DC_PROXY_DEFAULT_ADDRESS, "UNIX:/tmp/scache");
+ * ```
+ */
+export const DC_PROXY_DEFAULT_ADDRESS = "UNIX:/tmp/scache";
+
+/** Options of {@linkcode startProxy}: the proxy's, and where to listen. */
+export interface StartProxyOptions extends DcProxyOptions {
+  /** Local address to listen on. @default {"UNIX:/tmp/scache"} */
+  listen?: string;
+  /** Buffer size of local connections (0: the libnal default). @default {0} */
+  bufferSize?: number;
+  /**
+   * Called, at most once a second, while accepting connections fails (out
+   * of file descriptors); the proxy backs off and keeps serving.
+   */
+  onAcceptError?: (error: NalSocketError) => void;
+}
+
+/** A running proxy, as {@linkcode startProxy} returns it. */
+export interface DcProxyHandle {
+  /** The local address listened on (the real port when port 0 was asked). */
+  readonly addr: string;
+  /** The engine. */
+  readonly proxy: DcProxy;
+  /** Whether the link to the server is established now. */
+  serverUp(): boolean;
+  /** Counters. */
+  stats(): DcProxyStats;
+  /** Resolves when the proxy has stopped (rejects if its loop failed). */
+  readonly finished: Promise<void>;
+  /** Stops: closes local clients, the upstream and the listener. */
+  close(): Promise<void>;
+  /** Same as `close()`, for `await using`. */
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+/**
+ * Starts a local proxy and resolves once it listens; the upstream
+ * connects at once (and again after every loss).
+ *
+ * @example A proxy between an application and a server
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { DcCtx, startProxy } from "@distcache/distcache/dc_client";
+ * import { serve } from "@distcache/distcache/dc_server";
+ *
+ * await using server = await serve({ listen: "IP:127.0.0.1:0" });
+ * await using proxy = await startProxy({ listen: "IP:127.0.0.1:0", server: server.addr });
+ * const ctx = await DcCtx.create(proxy.addr);
+ * assert.equal(await ctx.addSession("sid", "some data", 60_000), true);
+ * assert.equal(await ctx.hasSession("sid"), true);
+ * ctx.close();
+ * assert.equal(proxy.stats().forwarded, 2);
+ * ```
+ *
+ * @throws {NalAddressError} for a bad address.
+ * @throws {DcArgumentError} for a missing server or an option out of range.
+ * @throws {NalSocketError} when it cannot listen.
+ */
+export async function startProxy(
+  options: StartProxyOptions,
+): Promise<DcProxyHandle> {
+  const addr = NalAddress.parse(
+    options.listen ?? DC_PROXY_DEFAULT_ADDRESS,
+    options.bufferSize ?? 0,
+  );
+  const list = new NalListener({
+    adapter: options.adapter,
+    onError: options.onAcceptError,
+  });
+  if (!(await list.create(addr))) throw list.error!;
+  let proxy: DcProxy;
+  try {
+    proxy = new DcProxy(options);
+  } catch (err) {
+    await list.closeAndWait();
+    throw err;
+  }
+  const loop = proxy.loop;
+  const acceptor = loop.accept(list, (conn) => proxy.addClient(conn));
+  // Stopped by close(), or by the loop ending (a shared loop closed, or a
+  // visit that threw: then `finished` rejects with its error).
+  const { finished, close } = loopService(loop, async () => {
+    acceptor.remove();
+    try {
+      await proxy.close();
+    } finally {
+      await list.closeAndWait();
+    }
+  });
+  return {
+    addr: list.address(),
+    proxy,
+    serverUp: () => proxy.upstream.stats().established,
+    stats: () => proxy.stats(),
+    finished,
+    close,
+    [Symbol.asyncDispose]: close,
+  };
+}
