@@ -1,9 +1,18 @@
 /**
- * `distcache client`: the local proxy (the C `dc_client`).
+ * `distcache client`: the local proxy (the C `dc_client`), on the
+ * `DcProxy` engine of dc_client.
  *
  * @module
  */
 
+import {
+  DC_LINK_DEFAULT_PIPELINE,
+  DC_LINK_DEFAULT_RETRY_MS,
+  DC_LINK_DEFAULT_TIMEOUT_MS,
+  DC_PROXY_DEFAULT_ADDRESS,
+  DcServerLink,
+  startProxy,
+} from "@distcache/distcache/dc_client";
 import { type FlagSpec, parseFlags, usage, UsageError } from "./flags.ts";
 import {
   daemonize,
@@ -11,8 +20,7 @@ import {
   prepareService,
   superviseService,
 } from "./ops.ts";
-import { DEFAULT_PROXY_ADDRESS, startProxy } from "./proxy.ts";
-import { DAEMON_FLAGS } from "./server.ts";
+import { DAEMON_FLAGS, MIN_TIMEOUT_FLAG } from "./server.ts";
 
 /** Flags of `distcache client`. */
 export const CLIENT_FLAGS: FlagSpec[] = [
@@ -20,7 +28,7 @@ export const CLIENT_FLAGS: FlagSpec[] = [
     name: "listen",
     kind: "string",
     arg: "<addr>",
-    help: `local address to listen on (default ${DEFAULT_PROXY_ADDRESS})`,
+    help: `local address to listen on (default ${DC_PROXY_DEFAULT_ADDRESS})`,
   },
   {
     name: "server",
@@ -34,7 +42,24 @@ export const CLIENT_FLAGS: FlagSpec[] = [
     kind: "int",
     arg: "<msecs>",
     min: 1,
-    help: "reconnect period after losing the server (default 5000)",
+    help:
+      `longest delay between reconnects after losing the server; the first comes after 100 ms, each next one twice as late (default ${DC_LINK_DEFAULT_RETRY_MS})`,
+  },
+  {
+    name: "timeout",
+    kind: "int",
+    arg: "<msecs>",
+    min: 1,
+    help:
+      `a request unanswered this long breaks the link: it is answered 2 with all in flight, and the link made again (default ${DC_LINK_DEFAULT_TIMEOUT_MS})`,
+  },
+  {
+    name: "pipeline",
+    kind: "int",
+    arg: "<num>",
+    min: 1,
+    help:
+      `most requests in flight to the server, together at most 4 KB unless one is larger (default ${DC_LINK_DEFAULT_PIPELINE}; 1 for a C dc_server holding sessions over 4 KB)`,
   },
   {
     name: "idle",
@@ -43,6 +68,7 @@ export const CLIENT_FLAGS: FlagSpec[] = [
     min: 0,
     help: "drop local clients idle this long (default 0 = never)",
   },
+  MIN_TIMEOUT_FLAG,
   ...DAEMON_FLAGS,
 ];
 
@@ -76,19 +102,30 @@ export async function runClient(args: readonly string[]): Promise<number> {
     return await daemonize(["client", ...args]);
   }
   const quiet = flags.daemon === true;
+  const log = quiet ? () => {} : (msg: string) => console.error(msg);
   const plan = prepareService(flags);
+  const server = flags.server as string;
+  const link = new DcServerLink(server, {
+    retryMs: flags.retry as number | undefined,
+    timeoutMs: flags.timeout as number | undefined,
+    pipeline: flags.pipeline as number | undefined,
+  });
+  link.addEventListener("lost", (e) => {
+    log(`lost the server ${server}: ${e.reason.message}`);
+  });
+  link.addEventListener("back", () => log(`connected to the server ${server}`));
   const proxy = await startProxy({
-    listen: (flags.listen as string | undefined) ?? DEFAULT_PROXY_ADDRESS,
-    server: flags.server as string,
-    retryMs: (flags.retry as number | undefined) ?? 5000,
-    idleMs: (flags.idle as number | undefined) ?? 0,
-    log: quiet ? undefined : (msg) => console.error(msg),
+    listen: (flags.listen as string | undefined) ?? DC_PROXY_DEFAULT_ADDRESS,
+    upstream: link,
+    idleMs: flags.idle as number | undefined,
+    minTimeoutMs: flags["min-timeout"] as number | undefined,
+    onClientError: (err) => log(`dropped a local client: ${err.message}`),
+    onAcceptError: (err) => log(err.message),
   });
   return await superviseService(proxy, {
     flags,
     plan,
     name: "distcache client",
-    banner:
-      `distcache client listening on ${proxy.addr}, server ${flags.server}`,
+    banner: `distcache client listening on ${proxy.addr}, server ${server}`,
   });
 }

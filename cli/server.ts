@@ -66,6 +66,17 @@ export const DAEMON_FLAGS: FlagSpec[] = [
   },
 ];
 
+/** `-min-timeout`, of the server and of the proxy. */
+export const MIN_TIMEOUT_FLAG: FlagSpec = {
+  name: "min-timeout",
+  kind: "int",
+  arg: "<msecs>",
+  min: 0,
+  max: 604_800_000,
+  help:
+    "raise every ADD's lifetime to at least this (default 0; 300000 for Apache)",
+};
+
 // The store's limits: -maxbytes (memcached's -m) and -min-timeout (the
 // lifetime floor Apache's mod_socache_dc needs).
 const LIMIT_FLAGS: FlagSpec[] = [
@@ -76,15 +87,7 @@ const LIMIT_FLAGS: FlagSpec[] = [
     help:
       `most bytes of ids and data stored, e.g. 64m (k/m/g; at least ${MIN_MAX_BYTES}; default: no bound)`,
   },
-  {
-    name: "min-timeout",
-    kind: "int",
-    arg: "<msecs>",
-    min: 0,
-    max: 604_800_000,
-    help:
-      "raise every ADD's lifetime to at least this (default 0; 300000 for Apache)",
-  },
+  MIN_TIMEOUT_FLAG,
 ];
 
 /**

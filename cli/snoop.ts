@@ -7,23 +7,15 @@
  */
 
 import {
-  cmdName,
-  DcCmd,
-  type DcCommand,
-  DcCommandDecoder,
-  decodeAddPayload,
-  errName,
-} from "@distcache/distcache/dc_enc";
-import {
+  loopService,
   NalAddress,
   NalAddressError,
-  NalConnection,
   NalListener,
-  NalSelector,
   type RuntimeAdapter,
 } from "@distcache/distcache/nal";
 import { type FlagSpec, parseFlags, usage, UsageError } from "./flags.ts";
 import { onSignals } from "./ops.ts";
+import { Snoop } from "./relay.ts";
 
 /** Flags of `distcache snoop`. */
 export const SNOOP_FLAGS: FlagSpec[] = [
@@ -62,83 +54,12 @@ export interface SnoopOptions {
 export interface SnoopHandle {
   /** The address listened on. */
   readonly addr: string;
+  /** The relays. */
+  readonly snoop: Snoop;
   /** Resolves once stopped. */
   readonly finished: Promise<void>;
   /** Stops: closes every relayed connection and the listener. */
   close(): Promise<void>;
-}
-
-/** The line printed for one decoded command. */
-export function describeCommand(conn: number, c: DcCommand): string {
-  const dir = c.isResponse ? "s->c response" : "c->s request ";
-  let detail = `payload ${c.payload.length}`;
-  const add = !c.isResponse && c.cmd === DcCmd.ADD
-    ? decodeAddPayload(c.payload)
-    : null;
-  if (add !== null) {
-    detail +=
-      ` (timeout ${add.timeoutMs} ms, id ${add.idLength}, data ${add.data.length})`;
-  } else if (c.isResponse && c.payload.length === 1) {
-    const code = c.payload[0];
-    detail += `, result ${code} ${errName(code)}`;
-  } else if (c.isResponse && c.payload.length === 0) {
-    detail += ", empty answer";
-  } else if (c.isResponse && c.cmd === DcCmd.GET) {
-    detail += ", session data";
-  }
-  return `#${conn} ${dir} uid ${c.requestUid} ${cmdName(c.cmd)} ${detail}`;
-}
-
-class Relay {
-  readonly id: number;
-  readonly client: NalConnection;
-  readonly server: NalConnection;
-  readonly up = new DcCommandDecoder("request");
-  readonly down = new DcCommandDecoder("response");
-  reportedUp = false;
-  reportedDown = false;
-  clientDead = false;
-  serverDead = false;
-
-  constructor(id: number, client: NalConnection, server: NalConnection) {
-    this.id = id;
-    this.client = client;
-    this.server = server;
-  }
-}
-
-// Moves what fits from one connection's read buffer to the other's send
-// buffer, decoding a copy of it on the way.
-function relay(
-  from: NalConnection,
-  to: NalConnection,
-  dec: DcCommandDecoder,
-  r: Relay,
-  upstream: boolean,
-  print: (line: string) => void,
-): void {
-  const rb = from.getRead();
-  if (rb.empty()) return;
-  const n = to.getSend().write(rb.readPtr());
-  if (n === 0) return;
-  const moved = rb.readPtr().subarray(0, n);
-  if (dec.error === null) {
-    for (const c of dec.push(moved)) print(describeCommand(r.id, c));
-    const error = dec.error as Error | null;
-    if (error !== null) {
-      const reported = upstream ? r.reportedUp : r.reportedDown;
-      if (!reported) {
-        print(
-          `#${r.id} ${
-            upstream ? "c->s" : "s->c"
-          } bytes do not decode (${error.message}); relaying them raw`,
-        );
-        if (upstream) r.reportedUp = true;
-        else r.reportedDown = true;
-      }
-    }
-  }
-  rb.takeData(null, n);
 }
 
 /**
@@ -168,86 +89,24 @@ function relay(
  */
 export async function startSnoop(opts: SnoopOptions): Promise<SnoopHandle> {
   const listenAddr = NalAddress.parse(opts.listen);
-  const serverAddr = NalAddress.parse(opts.server);
-  if (!serverAddr.canConnect()) {
+  if (!NalAddress.parse(opts.server).canConnect()) {
     throw new NalAddressError(
       `cannot connect to server "${opts.server}": a listen-only address`,
     );
   }
   const list = new NalListener({ adapter: opts.adapter });
   if (!(await list.create(listenAddr))) throw list.error!;
-  const sel = new NalSelector();
-  const relays = new Set<Relay>();
-  let closing = false;
-  let count = 0;
-
-  const run = async (): Promise<void> => {
-    let conn = new NalConnection();
+  const snoop = new Snoop(opts);
+  const acceptor = snoop.loop.accept(list, (conn) => snoop.addClient(conn));
+  const { finished, close } = loopService(snoop.loop, async () => {
+    acceptor.remove();
     try {
-      while (!closing) {
-        sel.addListener(list);
-        for (const r of relays) {
-          if (!r.clientDead) sel.addConn(r.client);
-          if (!r.serverDead) sel.addConn(r.server);
-        }
-        await sel.select();
-        if (closing) break;
-        while (list.accept(sel, conn)) {
-          const server = new NalConnection({ adapter: opts.adapter });
-          const id = ++count;
-          if (!server.create(serverAddr)) {
-            opts.print(
-              `#${id} cannot connect to the server: ${server.error?.message}`,
-            );
-            conn.close();
-          } else {
-            relays.add(new Relay(id, conn, server));
-            opts.print(`#${id} new connection`);
-          }
-          conn = new NalConnection();
-        }
-        for (const r of relays) step(r);
-      }
+      await snoop.close();
     } finally {
-      for (const r of relays) {
-        r.client.close();
-        r.server.close();
-      }
       await list.closeAndWait();
     }
-  };
-
-  const step = (r: Relay): void => {
-    if (!r.clientDead && !r.client.io(sel)) r.clientDead = true;
-    if (!r.serverDead && !r.server.io(sel)) r.serverDead = true;
-    relay(r.client, r.server, r.up, r, true, opts.print);
-    relay(r.server, r.client, r.down, r, false, opts.print);
-    if (!r.clientDead && !r.client.io(sel)) r.clientDead = true;
-    if (!r.serverDead && !r.server.io(sel)) r.serverDead = true;
-    // Closing either side closes the other, once what it sent is passed on.
-    const done =
-      (r.clientDead && (r.serverDead || r.server.getSend().empty())) ||
-      (r.serverDead && (r.clientDead || r.client.getSend().empty()));
-    if (done) {
-      opts.print(
-        `#${r.id} closed by the ${r.clientDead ? "client" : "server"}`,
-      );
-      r.client.close();
-      r.server.close();
-      relays.delete(r);
-    }
-  };
-
-  const finished = run();
-  return {
-    addr: list.address(),
-    finished,
-    close: async () => {
-      closing = true;
-      sel.interrupt();
-      await finished;
-    },
-  };
+  });
+  return { addr: list.address(), snoop, finished, close };
 }
 
 /**

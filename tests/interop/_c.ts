@@ -265,6 +265,24 @@ export class Fixture {
     return s;
   }
 
+  /**
+   * Starts the C `dc_server` on a UNIX socket and our proxy (`distcache
+   * client`, given `args`) in front of it; resolves with the proxy's
+   * address.
+   */
+  async proxyToC(name: string, args: string[] = []): Promise<string> {
+    const server = await this.cServer("UNIX", `c-${name}.sock`);
+    const proxy = await this.ours([
+      "client",
+      "-listen",
+      `UNIX:${this.sock(`proxy-${name}.sock`)}`,
+      "-server",
+      server.addr,
+      ...args,
+    ]);
+    return proxy.addr;
+  }
+
   /** Starts a C process, stopped after the block. */
   c(argv: string[]): CProcess {
     const p = new CProcess(argv);
