@@ -155,9 +155,20 @@ export interface DcProxyStats {
  *
  * @example
  * ```ts
- * import type { DcProxyClient } from "@distcache/distcache/dc_client";
+ * import assert from "node:assert/strict";
+ * import { type DcProxyClient, DcProxy } from "@distcache/distcache/dc_client";
+ * import { serve } from "@distcache/distcache/dc_server";
+ * import { NalConnection } from "@distcache/distcache/nal";
  *
- * const gone = (c: DcProxyClient) => c.dead ? c.error?.message ?? "closed" : "connected";
+ * await using server = await serve({ listen: "IP:127.0.0.1:0" });
+ * await using proxy = new DcProxy({ server: server.addr });
+ * const [app, local] = [new NalConnection(), new NalConnection()];
+ * NalConnection.createPair(app, local, 4096);
+ * const client: DcProxyClient = proxy.addClient(local);
+ * assert.equal(client.dead, false);
+ * app.close();
+ * await proxy.close();
+ * assert.equal(client.dead, true); // dropped with the proxy
  * ```
  */
 export interface DcProxyClient {

@@ -18,10 +18,12 @@ import type { NalLoop } from "../nal/mod.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { DcUpstreamTicket } from "@distcache/distcache/dc_client";
  * import { DcCmd } from "@distcache/distcache/dc_enc";
  *
  * const ticket: DcUpstreamTicket = { cmd: DcCmd.GET };
+ * assert.equal(ticket.cmd, DcCmd.GET);
  * ```
  */
 export interface DcUpstreamTicket {
@@ -35,6 +37,7 @@ export interface DcUpstreamTicket {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { DcUpstreamSink } from "@distcache/distcache/dc_client";
  *
  * const answers: (Uint8Array | null)[] = [];
@@ -42,6 +45,9 @@ export interface DcUpstreamTicket {
  *   answer: (_ticket, payload) => answers.push(payload && payload.slice()),
  *   room: () => {},
  * };
+ * sink.answer({ cmd: 1 }, new Uint8Array([0]));
+ * sink.answer({ cmd: 1 }, null);
+ * assert.deepEqual(answers, [new Uint8Array([0]), null]);
  * ```
  */
 export interface DcUpstreamSink {
@@ -68,11 +74,11 @@ export interface DcUpstreamSink {
  *
  * @example
  * ```ts
- * import type { DcUpstreamStats } from "@distcache/distcache/dc_client";
+ * import assert from "node:assert/strict";
+ * import { DcServerLink, type DcUpstreamStats } from "@distcache/distcache/dc_client";
  *
- * function line(s: DcUpstreamStats): string {
- *   return `${s.up ? "up" : "down"}, ${s.inFlight} in flight, ${s.reconnects} reconnects`;
- * }
+ * const s: DcUpstreamStats = new DcServerLink("IP:127.0.0.1:9").stats();
+ * assert.equal(s.inFlight, 0); // not started: nothing handed over
  * ```
  */
 export interface DcUpstreamStats {
@@ -189,9 +195,11 @@ export class DcUpstreamRetryEvent extends Event {
  *
  * @example
  * ```ts
- * import type { DcUpstreamEventMap } from "@distcache/distcache/dc_client";
+ * import assert from "node:assert/strict";
+ * import { type DcUpstreamEventMap, DcUpstreamLostEvent } from "@distcache/distcache/dc_client";
  *
  * const describe = (e: DcUpstreamEventMap["lost"]) => `lost: ${e.reason.message}`;
+ * assert.equal(describe(new DcUpstreamLostEvent(new Error("reset"), 0)), "lost: reset");
  * ```
  */
 export interface DcUpstreamEventMap {
