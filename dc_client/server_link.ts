@@ -232,7 +232,7 @@ export class DcServerLink extends EventTarget implements DcProxyUpstream {
   override addEventListener<K extends keyof DcUpstreamEventMap>(
     type: K,
     listener: (event: DcUpstreamEventMap[K]) => void,
-    options?: boolean | AddEventListenerOptions,
+    options?: Parameters<EventTarget["addEventListener"]>[2],
   ): void;
   /**
    * Listens to an event by any name.
@@ -243,13 +243,13 @@ export class DcServerLink extends EventTarget implements DcProxyUpstream {
    */
   override addEventListener(
     type: string,
-    listener: EventListenerOrEventListenerObject | null,
-    options?: boolean | AddEventListenerOptions,
+    listener: Parameters<EventTarget["addEventListener"]>[1],
+    options?: Parameters<EventTarget["addEventListener"]>[2],
   ): void;
   override addEventListener(
     type: string,
-    listener: EventListenerOrEventListenerObject | null,
-    options?: boolean | AddEventListenerOptions,
+    listener: Parameters<EventTarget["addEventListener"]>[1],
+    options?: Parameters<EventTarget["addEventListener"]>[2],
   ): void {
     super.addEventListener(type, listener, options);
   }

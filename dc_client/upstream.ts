@@ -252,7 +252,7 @@ export interface DcProxyUpstream extends EventTarget {
   addEventListener<K extends keyof DcUpstreamEventMap>(
     type: K,
     listener: (event: DcUpstreamEventMap[K]) => void,
-    options?: boolean | AddEventListenerOptions,
+    options?: Parameters<EventTarget["addEventListener"]>[2],
   ): void;
   /**
    * Listens to an event by any name (`EventTarget`'s form).
@@ -263,8 +263,8 @@ export interface DcProxyUpstream extends EventTarget {
    */
   addEventListener(
     type: string,
-    listener: EventListenerOrEventListenerObject | null,
-    options?: boolean | AddEventListenerOptions,
+    listener: Parameters<EventTarget["addEventListener"]>[1],
+    options?: Parameters<EventTarget["addEventListener"]>[2],
   ): void;
   /**
    * Whether requests are taken now; while false, the proxy answers every
