@@ -20,6 +20,11 @@ import {
   prepareService,
   superviseService,
 } from "./ops.ts";
+import {
+  CLIENT_STORE_FLAGS,
+  runStoreClient,
+  wantsStore,
+} from "./client_store.ts";
 import { DAEMON_FLAGS, MIN_TIMEOUT_FLAG } from "./server.ts";
 
 /** Flags of `distcache client`. */
@@ -35,7 +40,7 @@ export const CLIENT_FLAGS: FlagSpec[] = [
     kind: "string",
     arg: "<addr>",
     aliases: ["connect"],
-    help: "address of the cache server (required)",
+    help: "address of the cache server (required unless -store)",
   },
   {
     name: "retry",
@@ -70,11 +75,14 @@ export const CLIENT_FLAGS: FlagSpec[] = [
   },
   MIN_TIMEOUT_FLAG,
   ...DAEMON_FLAGS,
+  ...CLIENT_STORE_FLAGS,
 ];
 
 const SUMMARY =
   "Runs the local proxy: applications connect here, and their requests go\n" +
-  "to the cache server over one persistent connection.";
+  "to the cache server over one persistent connection. With -store, it keeps\n" +
+  "the sessions in Redis itself, checked as the server checks them: no cache\n" +
+  "server at all.";
 
 /**
  * Runs `distcache client`; resolves with the exit code.
@@ -95,8 +103,11 @@ export async function runClient(args: readonly string[]): Promise<number> {
     console.log(usage("client", SUMMARY, CLIENT_FLAGS));
     return 0;
   }
+  if (wantsStore(flags)) {
+    return await runStoreClient(flags, args, DC_PROXY_DEFAULT_ADDRESS);
+  }
   if (flags.server === undefined) {
-    throw new UsageError("flag -server (or -connect) is required");
+    throw new UsageError("flag -server (or -connect) or -store is required");
   }
   if (flags.daemon && !isDaemonChild()) {
     return await daemonize(["client", ...args]);

@@ -183,8 +183,11 @@ export const SERVER_FLAGS: FlagSpec[] = [
   },
 ];
 
-// One line a second at most, however many clients break the protocol.
-function protocolErrorLog(
+/**
+ * The log of clients dropped for breaking the protocol: one line a second
+ * at most, however many do (server and `client -store`).
+ */
+export function protocolErrorLog(
   quiet: boolean,
 ): NalThrottle<{ err: DistcacheError; listener: string; peer: string }> {
   return new NalThrottle((count, last) => {

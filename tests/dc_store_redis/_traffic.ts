@@ -3,7 +3,7 @@
 // failed it) within the command timeout and that no client is dropped.
 
 import assert from "node:assert/strict";
-import type { Server } from "../../dc_server/mod.ts";
+import type { RedisProcess } from "../_redis.ts";
 import { until } from "../_servers.ts";
 import { addPayload, bytes, command, OP, RawClient } from "../_wire.ts";
 
@@ -29,12 +29,19 @@ export class Traffic {
   #stop = false;
   #done: Promise<void>[] = [];
 
-  constructor(server: Server, clients: number, commandTimeoutMs: number) {
+  /**
+   * @param server Where to send: a server, or a proxy, by its address.
+   */
+  constructor(
+    server: { readonly addr: string },
+    clients: number,
+    commandTimeoutMs: number,
+  ) {
     this.#timeoutMs = commandTimeoutMs;
     for (let k = 0; k < clients; k++) this.#done.push(this.#run(server, k));
   }
 
-  async #run(server: Server, k: number): Promise<void> {
+  async #run(server: { readonly addr: string }, k: number): Promise<void> {
     const c = await RawClient.connect(server.addr);
     try {
       for (let i = 0; !this.#stop; i++) {
@@ -92,5 +99,33 @@ export class Traffic {
     this.#stop = true;
     await Promise.all(this.#done);
     if (this.error) throw this.error;
+  }
+}
+
+/**
+ * Redis hung (SIGSTOP) under 8 clients of `addr`: each pending request is
+ * answered 2 within the command timeout, none dropped, and once Redis
+ * wakes (SIGCONT) service resumes.
+ */
+export async function survivesHang(
+  redis: RedisProcess,
+  addr: string,
+  commandTimeoutMs: number,
+): Promise<void> {
+  const traffic = new Traffic({ addr }, 8, commandTimeoutMs);
+  try {
+    await traffic.succeeds(200, "traffic before the hang");
+    redis.signal("SIGSTOP");
+    await traffic.fails(16, "timeouts while Redis is hung");
+    redis.signal("SIGCONT");
+    await traffic.succeeds(200, "traffic after Redis woke up");
+    await traffic.stop();
+    assert.ok(
+      traffic.slowest <= commandTimeoutMs + SLACK_MS,
+      `slowest answer ${traffic.slowest} ms`,
+    );
+  } finally {
+    redis.signal("SIGCONT");
+    await traffic.stop().catch(() => {});
   }
 }

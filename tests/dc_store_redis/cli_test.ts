@@ -7,8 +7,8 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { type CliProcess, runCli } from "../_cli.ts";
 import { freePort, REDIS_MISSING, StandaloneRedis } from "../_redis.ts";
-import { addPayload, ask, bytes, OP, RawClient } from "../_wire.ts";
-import { addOnceUp, startStoreServer } from "./_store_cli.ts";
+import { ask, bytes, OP, RawClient } from "../_wire.ts";
+import { addOnceUp, assertShared, startStoreServer } from "./_store_cli.ts";
 
 const td = new TextDecoder();
 
@@ -30,43 +30,7 @@ describe("distcache server -store", { skip: REDIS_MISSING }, () => {
     const a = await startStoreServer(redis.url, ["-store-prefix", "shared:"]);
     const b = await startStoreServer(redis.url, ["-store-prefix", "shared:"]);
     procs.push(a.proc, b.proc);
-    const ca = await RawClient.connect(a.addr);
-    const cb = await RawClient.connect(b.addr);
-    try {
-      for (let i = 0; i < 50; i++) {
-        assert.deepEqual(
-          await ask(ca, i, OP.ADD, addPayload(`s${i}`, `via a ${i}`, 60_000)),
-          Uint8Array.of(0),
-        );
-      }
-      // Through the other one: the same sessions, and the same rule.
-      assert.equal(td.decode(await ask(cb, 1, OP.GET, bytes("s7"))), "via a 7");
-      assert.deepEqual(
-        await ask(cb, 2, OP.ADD, addPayload("s7", "again", 60_000)),
-        Uint8Array.of(101),
-      );
-      assert.deepEqual(
-        await ask(cb, 3, OP.ADD, addPayload("from-b", "via b", 60_000)),
-        Uint8Array.of(0),
-      );
-      assert.equal(
-        td.decode(await ask(ca, 99, OP.GET, bytes("from-b"))),
-        "via b",
-      );
-      a.proc.signal("SIGKILL");
-      await a.proc.exited;
-      for (let i = 0; i < 50; i++) {
-        assert.equal(
-          td.decode(await ask(cb, 100 + i, OP.GET, bytes(`s${i}`))),
-          `via a ${i}`,
-        );
-      }
-      // The keys are the prefix and the id.
-      assert.equal(await redis.server.cli("GET", "shared:s0"), "via a 0");
-    } finally {
-      ca.close();
-      cb.close();
-    }
+    await assertShared(a, b, redis);
   });
 
   it("says in one line that Redis is unreachable, answers 2, and serves once Redis is there", async () => {

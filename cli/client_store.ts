@@ -1,0 +1,104 @@
+/**
+ * `distcache client -store <url>`: the local proxy straight on Redis. There
+ * is no server link: the proxy's local listener is served by the server
+ * engine (`serve()`) on a Redis store, so a fleet of web hosts needs no
+ * central distcache server, while its applications still speak distcache
+ * over the local socket, unchanged. Every request is checked as the server
+ * checks it (ids, data, lifetimes, the same error codes).
+ *
+ * @module
+ */
+
+import { serve } from "@distcache/distcache/dc_server";
+import { type FlagValues, UsageError } from "./flags.ts";
+import {
+  daemonize,
+  isDaemonChild,
+  prepareService,
+  superviseService,
+} from "./ops.ts";
+import { protocolErrorLog } from "./server.ts";
+import { openStore, STORE_FLAGS } from "./store.ts";
+
+/** Flags of `distcache client` in store mode (also listed by its `--help`). */
+export const CLIENT_STORE_FLAGS = STORE_FLAGS;
+
+/**
+ * Whether the proxy runs in store mode (`-store` given).
+ *
+ * @throws {UsageError} for a store flag without `-store`.
+ */
+export function wantsStore(flags: FlagValues): boolean {
+  if (flags.store !== undefined) return true;
+  const stray = STORE_FLAGS.find((f) => flags[f.name] !== undefined);
+  if (stray !== undefined) {
+    throw new UsageError(`flag -${stray.name} needs -store <url>`);
+  }
+  return false;
+}
+
+// Flags of the link to a cache server, meaningless without one: refused,
+// so that an operator does not believe they act on Redis.
+const LINK_ONLY: Record<string, string> = {
+  server: "names the cache server the proxy links to",
+  retry: "paces reconnecting to a -server",
+  timeout: "bounds a request at the -server",
+  pipeline: "bounds the requests in flight to a -server",
+};
+
+/**
+ * Runs `distcache client -store <url>` (the flags already parsed); resolves
+ * with the exit code.
+ *
+ * @param flags The parsed flags of `distcache client`, with `-store`.
+ * @param args The command line, for `-daemon` to start again.
+ * @param defaultListen Where to listen without `-listen`.
+ * @throws {UsageError} for `-server`, `-retry`, `-timeout` or `-pipeline`
+ *   with `-store`, or a bad store flag.
+ */
+export async function runStoreClient(
+  flags: FlagValues,
+  args: readonly string[],
+  defaultListen: string,
+): Promise<number> {
+  for (const [name, what] of Object.entries(LINK_ONLY)) {
+    if (flags[name] !== undefined) {
+      throw new UsageError(
+        name === "server"
+          ? "flags -server and -store exclude each other: the proxy links to a cache server, or keeps its sessions in Redis itself"
+          : `flag -${name} ${what}; with -store, -store-timeout bounds each Redis command`,
+      );
+    }
+  }
+  if (flags.daemon && !isDaemonChild()) {
+    return await daemonize(["client", ...args]);
+  }
+  const quiet = flags.daemon === true;
+  const plan = prepareService(flags);
+  // A failed serve() closes the store it was given.
+  const store = (await openStore(flags, (text) => {
+    if (!quiet) console.error(`distcache client: ${text}`);
+  }))!;
+  const dropped = protocolErrorLog(quiet);
+  const minTimeoutMs = flags["min-timeout"] as number | undefined;
+  const proxy = await serve({
+    cache: store.cache,
+    listen: (flags.listen as string | undefined) ?? defaultListen,
+    minTimeoutMs,
+    idleTimeoutMs: flags.idle as number | undefined,
+    socketMode: flags.sockperms as number | undefined,
+    onClientError: (err, where) => dropped.note({ err, ...where }),
+    onAcceptError: (err) => {
+      if (!quiet) console.error(err.message);
+    },
+  });
+  return await superviseService(proxy, {
+    flags,
+    plan,
+    name: "distcache client",
+    banner:
+      `distcache client listening on ${proxy.addr} (store: ${store.address}${
+        minTimeoutMs ? `, min-timeout: ${minTimeoutMs} ms` : ""
+      })`,
+  });
+}
