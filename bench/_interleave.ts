@@ -79,6 +79,8 @@ export interface Series {
   p99us: (number | null)[];
   /** p99.9 per round. */
   p999us: (number | null)[];
+  /** Server CPU microseconds per answer per round (null: not measured). */
+  cpuUsPerOp?: (number | null)[];
   /** Operations answered wrongly, refused or lost to socket errors, all rounds. */
   wrong: number;
 }
@@ -92,6 +94,7 @@ export function seriesOf(rounds: readonly (LoaderResult | null)[]): Series {
     p50us: pick((r) => r.p50us),
     p99us: pick((r) => r.p99us),
     p999us: pick((r) => r.p999us),
+    cpuUsPerOp: rounds.map((r) => r?.serverUsPerOp ?? null),
     wrong: rounds.reduce((n, r) => n + (r ? r.errors + r.failed : 0), 0),
   };
 }
@@ -99,25 +102,39 @@ export function seriesOf(rounds: readonly (LoaderResult | null)[]): Series {
 /** `12,345 ops/s`, the usual way to show a loader round. */
 export function showOps(r: LoaderResult): string {
   const wrong = r.errors + r.failed;
-  return `${int(r.opsPerSec)}${wrong ? ` (${wrong} wrong)` : ""}`;
+  const cpu = r.serverUsPerOp === undefined
+    ? ""
+    : ` ${r.serverUsPerOp.toFixed(1)}us`;
+  return `${int(r.opsPerSec)}${cpu}${wrong ? ` (${wrong} wrong)` : ""}`;
 }
 
-/** A timed loader run against `at`, as a contender (the loader pinned when `ctx.pin` says). */
+/**
+ * A timed loader run against `at`, as a contender (the loader pinned when
+ * `ctx.pin` says); with `server`, its CPU time per answer is measured too.
+ */
 export function loaderContender(
   ctx: BenchContext,
   name: string,
   job: LoaderJob,
   at: Endpoint,
   pin: boolean = true,
+  server?: Running,
 ): Contender<LoaderResult> {
   return {
     name,
-    run: () =>
-      load(
+    run: async () => {
+      const before = server?.cpuNs() ?? 0;
+      const r = await load(
         { durationMs: ctx.seconds * 1000, warmupMs: ctx.warmupMs, ...job },
         at,
         pin ? ctx.pin?.loader : undefined,
-      ),
+      );
+      const spent = (server?.cpuNs() ?? 0) - before;
+      if (server !== undefined && spent > 0 && r.answered > 0) {
+        r.serverUsPerOp = spent / 1000 / r.answered;
+      }
+      return r;
+    },
   };
 }
 

@@ -58,20 +58,40 @@ export function dcAddress(at: Endpoint): string {
   return at.kind === "unix" ? `UNIX:${at.path}` : `IP:127.0.0.1:${at.port}`;
 }
 
-// Our CLI under a runtime, up to the command name.
-function cli(runtime: "deno" | "bun"): string[] {
+// Our CLI under a runtime, up to the command name; from another checkout
+// (`root`) with that checkout's own deno.json.
+function cli(runtime: "deno" | "bun", root: string = ROOT): string[] {
+  if (root !== ROOT) {
+    return runtime === "deno"
+      ? [
+        denoPath(),
+        "run",
+        "-A",
+        "--config",
+        `${root}/deno.json`,
+        `${root}/cli/main.ts`,
+      ]
+      : [bunPath(), `${root}/cli/main.ts`];
+  }
   return runtime === "deno"
     ? [denoPath(), "run", "-A", "cli/main.ts"]
     : [bunPath(), "cli/main.ts"];
 }
 
-/** Our server under a runtime. */
-export function oursKind(runtime: "deno" | "bun"): ServerKind {
+/**
+ * Our server under a runtime: `ours-deno`, `ours-bun`; with `baseline`, the
+ * one of another checkout of the repository (`base-deno`, `base-bun`), to
+ * measure a change against the code before it in the same rounds.
+ */
+export function oursKind(
+  runtime: "deno" | "bun",
+  baseline?: string,
+): ServerKind {
   return {
-    name: `ours-${runtime}`,
+    name: `${baseline === undefined ? "ours" : "base"}-${runtime}`,
     proto: "dc",
     argv: (at, sessions) => [
-      ...cli(runtime),
+      ...cli(runtime, baseline),
       "server",
       "-listen",
       dcAddress(at),
@@ -160,6 +180,8 @@ export interface Running {
   at: Endpoint;
   /** Its resident set size now, in bytes. */
   rss(): number;
+  /** CPU time it has used so far, every thread, nanoseconds (0: unknown; 10 ms steps). */
+  cpuNs(): number;
   /** Stops it (SIGTERM, then SIGKILL after 5 s). */
   stop(): Promise<void>;
 }
@@ -216,6 +238,19 @@ function rssOf(pid: number): number {
   }
 }
 
+// The time on CPU of `pid`, every thread's, ended ones' included (utime +
+// stime of /proc/<pid>/stat, in clock ticks of 10 ms): the figure a
+// neighbour's load moves least, unlike a rate.
+function cpuNsOf(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(f[11]) + Number(f[12])) * 10_000_000;
+  } catch {
+    return 0;
+  }
+}
+
 /** Whether `taskset` is there to pin a process to a CPU. */
 export function hasTaskset(): boolean {
   return spawnSync("taskset", ["-c", "0", "true"]).status === 0;
@@ -264,6 +299,7 @@ export async function start(
     child,
     at,
     rss: () => rssOf(child.pid!),
+    cpuNs: () => cpuNsOf(child.pid!),
     async stop() {
       if (exited) return;
       // process.kill rather than child.kill: Deno's ChildProcess.kill sends

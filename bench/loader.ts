@@ -88,6 +88,16 @@ export interface LoaderResult {
   p99us: number;
   /** 99.9th percentile. */
   p999us: number;
+  /**
+   * Answers received in the whole run, the untimed warm-up and the last
+   * answers after the window included (what the server did while it ran).
+   */
+  answered: number;
+  /**
+   * Server CPU time per answer in microseconds, every thread, when the
+   * harness measured the server around the run (`bench/_interleave.ts`).
+   */
+  serverUsPerOp?: number;
 }
 
 const FILL_TTL_MS = 3_600_000;
@@ -303,6 +313,7 @@ class Histogram {
 
 interface Tally {
   ops: number;
+  answered: number;
   hits: number;
   misses: number;
   added: number;
@@ -311,7 +322,15 @@ interface Tally {
 }
 
 function newTally(): Tally {
-  return { ops: 0, hits: 0, misses: 0, added: 0, failed: 0, errors: 0 };
+  return {
+    ops: 0,
+    answered: 0,
+    hits: 0,
+    misses: 0,
+    added: 0,
+    failed: 0,
+    errors: 0,
+  };
 }
 
 function count(t: Tally, kind: number): void {
@@ -367,6 +386,7 @@ async function fill(job: LoaderJob, proto: Proto): Promise<LoaderResult> {
           pending = off < buf.length ? buf.subarray(off) : null;
           inflight -= done;
           tally.ops += done;
+          tally.answered += done;
           if (done > 0) send(done);
         });
       })),
@@ -420,6 +440,7 @@ async function run(job: LoaderJob, proto: Proto): Promise<LoaderResult> {
   };
   const record = (t0: number, kind: number): boolean => {
     const t1 = performance.now();
+    tally.answered++;
     if (t0 >= timedFrom && t1 <= timedTo) {
       tally.ops++;
       count(tally, kind);

@@ -22,6 +22,7 @@
  */
 
 import {
+  existsSync,
   mkdirSync,
   mkdtempSync,
   readFileSync,
@@ -30,7 +31,7 @@ import {
 } from "node:fs";
 import { spawnSync } from "node:child_process";
 import os from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import process from "node:process";
 import { parseArgs } from "node:util";
 import { cServerKind, type CTools, ensureCTools } from "./_c_tools.ts";
@@ -71,6 +72,7 @@ const { values: flags } = parseArgs({
     seconds: { type: "string" },
     note: { type: "string" },
     out: { type: "string" },
+    baseline: { type: "string" },
     render: { type: "boolean", default: false },
     help: { type: "boolean", short: "h", default: false },
   },
@@ -94,6 +96,9 @@ ${
   --rounds      rounds per point (default 5; --quick 3)
   --seconds     timed seconds per loader run (default 2; --quick 0.5)
   --note        a sentence for the results page (e.g. what else loaded the machine)
+  --baseline    also run ours from this other checkout (base-deno, base-bun; its
+                node_modules may be a link to this one's), e.g. a worktree of main,
+                to measure a change against the code before it in the same rounds
   --out         where to write latest.json, latest.svg and README.md (default bench/results;
                 the repository README's performance block is rewritten only for the default)
   --render      measure nothing: redraw the pages from the out dir's latest.json`,
@@ -207,8 +212,22 @@ function pinning(): { server: number; loader: number } | null {
   return { server: 0, loader: 1 };
 }
 
-function servers(cTools: CTools | null): ServerKind[] {
+// Ours, and ours of the --baseline checkout when given.
+function oursKinds(): ServerKind[] {
   const out = [oursKind("deno"), oursKind("bun")];
+  const base = flags.baseline;
+  if (base !== undefined) {
+    if (!existsSync(join(base, "cli/main.ts"))) {
+      console.error(`bench: --baseline ${base} has no cli/main.ts`);
+      process.exit(2);
+    }
+    out.push(oursKind("deno", resolve(base)), oursKind("bun", resolve(base)));
+  }
+  return out;
+}
+
+function servers(cTools: CTools | null): ServerKind[] {
+  const out = oursKinds();
   if (flags["skip-peers"]) {
     results.skipped.push("memcached, Redis and the C server: --skip-peers");
     return out;
@@ -227,9 +246,7 @@ try {
     if (c.tools) cTools = c.tools;
     else results.skipped.push(`C tools: ${c.why}; their rows are skipped`);
   }
-  const kinds = selected.some((s) => s.peers)
-    ? servers(cTools)
-    : [oursKind("deno"), oursKind("bun")];
+  const kinds = selected.some((s) => s.peers) ? servers(cTools) : oursKinds();
   results.settings.pin = pinning();
   results.machine = machine(cTools);
   const ctx: BenchContext = {

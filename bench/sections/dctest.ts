@@ -204,7 +204,13 @@ export const dctest: BenchSection = {
       return { tables: [] };
     }
     const ops = ctx.quick ? 5_000 : 25_000;
-    const order = ["ours-bun", "ours-deno", "c-dc_server"];
+    const order = [
+      "ours-bun",
+      "ours-deno",
+      "base-bun",
+      "base-deno",
+      "c-dc_server",
+    ];
     const kinds = order.flatMap((n) => ctx.servers.filter((k) => k.name === n));
     ctx.log(
       `dctest: ${PROCS} x dc_test -persistent -ops ${ops} -sessions 100 -datamin 50 -datamax 500`,

@@ -34,7 +34,7 @@ import type {
   SectionOutput,
   TargetRow,
 } from "../section.ts";
-import { OURS, PEERS } from "./throughput.ts";
+import { BASES, OURS, PEERS } from "./throughput.ts";
 
 /** One server holding one store size. */
 export interface ScalePoint {
@@ -66,7 +66,7 @@ function mib(bytes: number): string {
 /** The scale and memory tables. */
 export function scaleTables(points: ScalePoint[]): ReportTable[] {
   const sizes = [...new Set(points.map((p) => p.stored))].sort((a, b) => a - b);
-  const names = [...OURS, ...PEERS].filter((s) =>
+  const names = [...OURS, ...BASES, ...PEERS].filter((s) =>
     points.some((p) => p.server === s)
   );
   const at = (s: string, n: number) =>

@@ -22,6 +22,7 @@ import {
   fmtGoal,
   fmtStats,
   type Goal,
+  median,
   medianInt,
   ratioStats,
   targetRow,
@@ -47,12 +48,16 @@ export const MODE_LABEL: Record<string, string> = {
 
 /** Ours, then the peers, in display order. */
 export const OURS: string[] = ["ours-bun", "ours-deno"];
+/** Ours of the `--baseline` checkout, when given: each against its `OURS`. */
+export const BASES: string[] = ["base-bun", "base-deno"];
 /** The peers, in display order. */
 export const PEERS: string[] = ["memcached", "redis", "c-dc_server"];
 
 const SHORT: Record<string, string> = {
   "ours-bun": "bun",
   "ours-deno": "deno",
+  "base-bun": "base bun",
+  "base-deno": "base deno",
   memcached: "mc",
   redis: "redis",
   "c-dc_server": "C",
@@ -93,7 +98,7 @@ const LATENCY_GOAL: Goal = { atMost: 1.05 };
 
 function servers(points: ThroughputPoint[]): string[] {
   const seen = new Set(points.flatMap((p) => Object.keys(p.series)));
-  return [...OURS, ...PEERS].filter((s) => seen.has(s));
+  return [...OURS, ...BASES, ...PEERS].filter((s) => seen.has(s));
 }
 
 function opsTable(points: ThroughputPoint[], transport: string): ReportTable {
@@ -121,7 +126,8 @@ function ratioTable(points: ThroughputPoint[], transport: string): ReportTable {
   const pts = points.filter((p) => p.transport === transport);
   const names = servers(pts);
   const pairs = OURS.filter((o) => names.includes(o)).flatMap((o) =>
-    PEERS.filter((p) => names.includes(p)).map((p) => [o, p])
+    [o.replace("ours-", "base-"), ...PEERS].filter((p) => names.includes(p))
+      .map((p) => [o, p])
   );
   return {
     title:
@@ -140,6 +146,37 @@ function ratioTable(points: ThroughputPoint[], transport: string): ReportTable {
     ]),
     note:
       'A ratio is taken within each round (the servers of a round run one after the other), then the median and range over the rounds; "unsettled" marks a range wider than ±10% of the median.',
+  };
+}
+
+// Server CPU per answer: what a neighbour's load moves least, so the
+// steadiest way to compare two builds of ours on a shared machine.
+function cpuTable(points: ThroughputPoint[], transport: string): ReportTable {
+  const pts = points.filter((p) => p.transport === transport);
+  const names = servers(pts);
+  const cpu = (p: ThroughputPoint, s: string) => p.series[s]?.cpuUsPerOp ?? [];
+  const pairs = OURS.filter((o) => names.includes(o)).flatMap((o) =>
+    [o.replace("ours-", "base-"), "memcached"].filter((p) => names.includes(p))
+      .map((p) => [o, p])
+  );
+  return {
+    title:
+      `Server CPU per operation, microseconds, ${transport.toUpperCase()} (every thread, warm-up included): median of the rounds; ours / peer per round`,
+    head: [
+      "load",
+      ...names,
+      ...pairs.map(([o, p]) => `${SHORT[o]}/${SHORT[p]}`),
+    ],
+    rows: pts.map((p) => [
+      MODE_LABEL[p.mode],
+      ...names.map((s) => {
+        const m = median(cpu(p, s));
+        return m === null ? "" : m.toFixed(1);
+      }),
+      ...pairs.map(([o, q]) => fmtStats(ratioStats(cpu(p, o), cpu(p, q)))),
+    ]),
+    note:
+      "utime + stime from /proc/<pid>/stat (10 ms steps) around each loader run, divided by every answer of the run; lower is better. A contended CPU inflates it less than it deflates ops/s.",
   };
 }
 
@@ -204,6 +241,9 @@ export function throughputTables(points: ThroughputPoint[]): ReportTable[] {
   for (const t of ["unix", "tcp"]) {
     if (!points.some((p) => p.transport === t)) continue;
     out.push(opsTable(points, t), ratioTable(points, t));
+    if (points.some((p) => Object.values(p.series).some((s) => s.cpuUsPerOp))) {
+      out.push(cpuTable(points, t));
+    }
   }
   if (points.some((p) => p.mode === "c1")) out.push(latencyTable(points));
   return out;
@@ -236,11 +276,18 @@ export const throughput: BenchSection = {
         }
         for (const mode of MODES) {
           const contenders: Contender<LoaderResult>[] = up.map((s) =>
-            loaderContender(ctx, s.kind.name, {
-              action: "run",
-              proto: s.kind.proto,
-              ...modeJob(mode),
-            }, s.at)
+            loaderContender(
+              ctx,
+              s.kind.name,
+              {
+                action: "run",
+                proto: s.kind.proto,
+                ...modeJob(mode),
+              },
+              s.at,
+              true,
+              s.server,
+            )
           );
           const rounds = await interleave(
             ctx,

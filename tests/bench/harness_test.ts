@@ -7,6 +7,10 @@ import { interleave } from "../../bench/_interleave.ts";
 import { README_BEGIN, README_END, spliceReadme } from "../../bench/_report.ts";
 import type { BenchContext } from "../../bench/section.ts";
 import { dcTestOps } from "../../bench/sections/dctest.ts";
+import {
+  type ThroughputPoint,
+  throughputTables,
+} from "../../bench/sections/throughput.ts";
 
 function fakeContext(rounds: number, lines: string[]): BenchContext {
   return {
@@ -86,5 +90,51 @@ describe("bench harness", () => {
       `# Title\n\n${README_BEGIN}\n\nnew figures\n\n${README_END}\n\n## Next\n`,
     );
     assert.equal(spliceReadme("# no markers\n", "x"), null);
+  });
+
+  it("a --baseline build is compared with ours per round, in ops/s and in server CPU per operation", () => {
+    const series = (ops: number[], cpu?: number[]) => ({
+      opsPerSec: ops,
+      p50us: ops.map(() => 40),
+      p99us: ops.map(() => 90),
+      p999us: ops.map(() => 99),
+      wrong: 0,
+      ...(cpu ? { cpuUsPerOp: cpu } : {}),
+    });
+    const point: ThroughputPoint = {
+      transport: "unix",
+      mode: "c8",
+      pinned: true,
+      series: {
+        "ours-deno": series([100, 200, 300], [4, 8, 6]),
+        "base-deno": series([200, 200, 200], [8, 8, 8]),
+        memcached: series([100, 100, 100], [2, 2, 2]),
+      },
+    };
+    const tables = throughputTables([point]);
+    const ratios = tables.find((t) => t.title.startsWith("Ours / peer"))!;
+    assert.deepEqual(ratios.head, ["load", "deno/base deno", "deno/mc"]);
+    // Per round: 0.5, 1, 1.5 against the baseline; 1, 2, 3 against memcached.
+    assert.match(ratios.rows[0][1], /^1\.00x \(0\.50-1\.50\)/);
+    assert.match(ratios.rows[0][2], /^2\.00x \(1\.00-3\.00\)/);
+    const cpu = tables.find((t) => t.title.startsWith("Server CPU"))!;
+    assert.deepEqual(cpu.head, [
+      "load",
+      "ours-deno",
+      "base-deno",
+      "memcached",
+      "deno/base deno",
+      "deno/mc",
+    ]);
+    assert.deepEqual(cpu.rows[0].slice(0, 4), ["8 conns", "6.0", "8.0", "2.0"]);
+    assert.match(cpu.rows[0][4], /^0\.75x \(0\.50-1\.00\)/);
+    assert.match(cpu.rows[0][5], /^3\.00x \(2\.00-4\.00\)/);
+    // Results without the CPU figure (an older latest.json) render without that table.
+    delete (point.series["ours-deno"] as { cpuUsPerOp?: number[] }).cpuUsPerOp;
+    delete (point.series["base-deno"] as { cpuUsPerOp?: number[] }).cpuUsPerOp;
+    delete (point.series.memcached as { cpuUsPerOp?: number[] }).cpuUsPerOp;
+    assert.ok(
+      !throughputTables([point]).some((t) => t.title.startsWith("Server CPU")),
+    );
   });
 });
