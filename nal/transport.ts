@@ -151,6 +151,8 @@ export class Transport implements SocketSink {
       if (n === avail) {
         this.#chunks[this.#head++] = EMPTY;
         this.#offset = 0;
+        // Copied out: the adapter may read into it again.
+        this.socket?.release?.(chunk);
       } else {
         this.#offset += n;
       }

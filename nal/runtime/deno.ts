@@ -10,7 +10,6 @@
  */
 
 import { clearTimeout, setTimeout } from "node:timers";
-import { concatBytes } from "../_util.ts";
 import { formatPeer } from "./peer.ts";
 import {
   type ListenHooks,
@@ -52,22 +51,67 @@ declare namespace Deno {
   function listen(options: Endpoint): Listener;
 }
 
-// An idle connection waits in read() with a small array of its own; only
-// a read that fills it (more is waiting) borrows a large chunk, given back
-// after the first read that does not fill that. So an idle connection
-// holds 4 KiB, not 64, and a busy one still reads 64 KiB at a time.
+// An idle connection waits in read() with a small array; only a read that
+// fills it (more is waiting) takes a large one, given back after the first
+// read that does not fill that. So an idle connection holds 4 KiB, not 64,
+// and a busy one still reads 64 KiB at a time.
 const SMALL_READ = 4096;
 const READ_CHUNK = 65536;
-// Large chunks not lent out, reused: a fresh 64 KiB array per burst made
-// short-lived connections spend their time zeroing memory and collecting
-// it. Bytes leave a chunk by copy.
-const spareChunks: Uint8Array[] = [];
-const MAX_SPARE_CHUNKS = 64;
+// Arrays reused rather than allocated per read or per write: a fresh
+// ArrayBuffer per operation costs Deno an allocation, zeroing and GC
+// bookkeeping that weighed more than the I/O itself. A read lends its
+// array to the sink until the sink gives it back (release()); a write
+// copies into an array of the socket's own, given back once written.
+const spareSmall: ArrayBuffer[] = [];
+const spareLarge: ArrayBuffer[] = [];
+const MAX_SPARE_SMALL = 256;
+const MAX_SPARE_LARGE = 64;
 // Bytes queued or in flight past which write() reports backpressure.
 const WRITE_HIGH_WATER = 65536;
 // Waits between failed accepts (EMFILE...): doubled up to the most.
 const ACCEPT_BACKOFF_MIN_MS = 10;
 const ACCEPT_BACKOFF_MAX_MS = 1000;
+
+function take(size: number): Uint8Array {
+  const spare = size === SMALL_READ ? spareSmall : spareLarge;
+  const buffer = spare.pop();
+  return buffer === undefined ? new Uint8Array(size) : new Uint8Array(buffer);
+}
+
+function giveBack(buffer: ArrayBufferLike): void {
+  if (buffer.byteLength === SMALL_READ) {
+    if (spareSmall.length < MAX_SPARE_SMALL) {
+      spareSmall.push(buffer as ArrayBuffer);
+    }
+  } else if (buffer.byteLength === READ_CHUNK) {
+    if (spareLarge.length < MAX_SPARE_LARGE) {
+      spareLarge.push(buffer as ArrayBuffer);
+    }
+  }
+}
+
+// Bytes waiting to be written: one array, taken when the first byte comes
+// and given back once all are out.
+class OutBuffer {
+  data: Uint8Array;
+  len = 0;
+  constructor(size: number) {
+    this.data = size <= READ_CHUNK ? take(READ_CHUNK) : new Uint8Array(size);
+  }
+  append(src: Uint8Array): void {
+    const need = this.len + src.length;
+    if (need > this.data.length) {
+      let size = this.data.length * 2;
+      while (size < need) size *= 2;
+      const next = new Uint8Array(size);
+      next.set(this.data.subarray(0, this.len));
+      giveBack(this.data.buffer);
+      this.data = next;
+    }
+    this.data.set(src, this.len);
+    this.len = need;
+  }
+}
 
 class DenoSocket implements RuntimeSocket {
   readonly #sink: SocketSink;
@@ -75,14 +119,20 @@ class DenoSocket implements RuntimeSocket {
   #closed = false;
   #paused = false;
   #wakeReader: (() => void) | null = null;
-  #queue: Uint8Array[] = [];
-  #pending = 0;
-  #writing = false;
+  // Bytes queued behind the write in flight, and the write in flight.
+  #queued: OutBuffer | null = null;
+  #inFlight: OutBuffer | null = null;
+  #written = 0;
   #wantDrain = false;
   // close() or end() asked while bytes were queued: done once they are out.
   #closeAfterFlush = false;
   #ending = false;
   #released = false;
+  readonly #onWritten = (n: number): void => this.#wrote(n);
+  readonly #onWriteError = (err: Error): void => {
+    this.#inFlight = null;
+    this.#finish(err);
+  };
 
   constructor(sink: SocketSink) {
     this.#sink = sink;
@@ -104,14 +154,13 @@ class DenoSocket implements RuntimeSocket {
     }
     if (tcp) (conn as Deno.TcpConn).setNoDelay(true);
     this.#sink.onOpen();
-    if (this.#queue.length > 0) this.#flush();
+    if (this.#queued !== null) this.#flush();
     this.#readLoop();
   }
 
   async #readLoop(): Promise<void> {
     const conn = this.#conn!;
-    let small: Uint8Array | null = null;
-    let large: Uint8Array | null = null;
+    let size = SMALL_READ;
     let error: Error | undefined;
     let ended = false;
     try {
@@ -120,61 +169,76 @@ class DenoSocket implements RuntimeSocket {
           await new Promise<void>((resolve) => this.#wakeReader = resolve);
           continue;
         }
-        const buf = large ?? (small ??= new Uint8Array(SMALL_READ));
+        const buf = take(size);
         const n = await conn.read(buf);
         if (n === null) {
+          giveBack(buf.buffer);
           ended = true;
           break;
         }
-        this.#sink.onData(buf.slice(0, n));
-        if (n === buf.length) {
-          large ??= spareChunks.pop() ?? new Uint8Array(READ_CHUNK);
-        } else if (large !== null) {
-          giveBack(large);
-          large = null;
+        // The sink holds the bytes until it has moved them on, then gives
+        // the array back (release()).
+        if (n === 0 || this.#closed) giveBack(buf.buffer);
+        else {
+          this.#sink.onData(
+            n === buf.length ? buf : new Uint8Array(buf.buffer, 0, n),
+          );
         }
+        size = n === buf.length ? READ_CHUNK : SMALL_READ;
       }
     } catch (err) {
       error = err as Error;
     }
-    if (large !== null) giveBack(large);
     // The peer's end of stream ends reading only: what we still send
     // (answers to what it asked before) goes out until close().
     if (ended && !this.#closed) this.#sink.onEnd();
     else if (!this.#closed || error !== undefined) this.#finish(error);
   }
 
+  release(chunk: Uint8Array): void {
+    giveBack(chunk.buffer);
+  }
+
   write(data: Uint8Array): boolean {
     if (this.#closed || this.#ending) return false;
-    this.#queue.push(data.slice());
-    this.#pending += data.length;
-    if (this.#conn !== null && !this.#writing) this.#flush();
-    if (this.#pending < WRITE_HIGH_WATER) return true;
+    (this.#queued ??= new OutBuffer(data.length)).append(data);
+    if (this.#conn !== null && this.#inFlight === null) this.#flush();
+    const pending = (this.#queued?.len ?? 0) +
+      (this.#inFlight === null ? 0 : this.#inFlight.len - this.#written);
+    if (pending < WRITE_HIGH_WATER) return true;
     this.#wantDrain = true;
     return false;
   }
 
-  async #flush(): Promise<void> {
-    const conn = this.#conn!;
-    this.#writing = true;
-    try {
-      while (
-        this.#queue.length > 0 && (!this.#closed || this.#closeAfterFlush)
-      ) {
-        const data = this.#queue.length === 1
-          ? this.#queue[0]
-          : concatBytes(this.#queue);
-        this.#queue = [];
-        let off = 0;
-        while (off < data.length) off += await conn.write(data.subarray(off));
-        this.#pending -= data.length;
-      }
-    } catch (err) {
-      this.#writing = false;
-      this.#finish(err as Error);
+  // Starts writing what is queued; one write in flight at a time, so that
+  // partial writes never interleave.
+  #flush(): void {
+    const out = this.#queued!;
+    this.#queued = null;
+    this.#inFlight = out;
+    this.#written = 0;
+    this.#conn!.write(new Uint8Array(out.data.buffer, 0, out.len)).then(
+      this.#onWritten,
+      this.#onWriteError,
+    );
+  }
+
+  #wrote(n: number): void {
+    const out = this.#inFlight!;
+    this.#written += n;
+    if (this.#written < out.len) {
+      if (this.#closed && !this.#closeAfterFlush) return;
+      this.#conn!.write(
+        new Uint8Array(out.data.buffer, this.#written, out.len - this.#written),
+      ).then(this.#onWritten, this.#onWriteError);
       return;
     }
-    this.#writing = false;
+    this.#inFlight = null;
+    giveBack(out.data.buffer);
+    if (this.#queued !== null && (!this.#closed || this.#closeAfterFlush)) {
+      this.#flush();
+      return;
+    }
     if (this.#closeAfterFlush) {
       this.#release();
       return;
@@ -207,14 +271,16 @@ class DenoSocket implements RuntimeSocket {
   end(): void {
     if (this.#closed || this.#ending) return;
     this.#ending = true;
-    if (!this.#writing && this.#queue.length === 0) this.#shutdown();
+    if (this.#inFlight === null && this.#queued === null) this.#shutdown();
   }
 
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
     this.#wakeReader?.();
-    if (this.#conn !== null && (this.#writing || this.#queue.length > 0)) {
+    if (
+      this.#conn !== null && (this.#inFlight !== null || this.#queued !== null)
+    ) {
       // Let the bytes already written go out first, as close(2) would.
       this.#closeAfterFlush = true;
       setTimeout(() => this.#release(), SOCKET_LINGER_MS).unref();
@@ -232,7 +298,7 @@ class DenoSocket implements RuntimeSocket {
   #release(): void {
     if (this.#released || this.#conn === null) return;
     this.#released = true;
-    this.#queue = [];
+    this.#queued = null;
     try {
       this.#conn.close();
     } catch {
@@ -249,10 +315,6 @@ class DenoSocket implements RuntimeSocket {
     // After our own close() the owner already knows; report only the peer's.
     if (!wasClosed) this.#sink.onClose(error);
   }
-}
-
-function giveBack(chunk: Uint8Array): void {
-  if (spareChunks.length < MAX_SPARE_CHUNKS) spareChunks.push(chunk);
 }
 
 function denoConnect(target: SocketTarget): Promise<Deno.Conn> {

@@ -52,6 +52,14 @@ export interface RuntimeSocket {
    * callbacks matter after this.
    */
   close(): void;
+  /**
+   * Takes back a chunk that {@linkcode SocketSink.onData} handed over, once
+   * the sink has moved every byte of it on, so that the adapter can read
+   * into that memory again instead of allocating. Optional: adapters that
+   * do not reuse chunks leave it out, and a sink that keeps a chunk never
+   * calls it.
+   */
+  release?(chunk: Uint8Array): void;
 }
 
 /**
@@ -70,7 +78,10 @@ export interface SocketSink {
   attach(socket: RuntimeSocket): void;
   /** The connection is established. */
   onOpen(): void;
-  /** Bytes arrived; the sink owns `chunk` from now on. */
+  /**
+   * Bytes arrived; the sink owns `chunk` from now on (and may give it back
+   * with {@linkcode RuntimeSocket.release} once done with it).
+   */
   onData(chunk: Uint8Array): void;
   /** The runtime wrote out everything it was holding. */
   onDrain(): void;
