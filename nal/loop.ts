@@ -45,6 +45,11 @@ export interface NalWatchable {
   hasWork(): boolean;
 }
 
+// The loop's view of an entry's place in its list (nal-internal: a field
+// rather than a Set, since every event asks).
+let isQueued: (entry: NalLoopEntry) => boolean;
+let setQueued: (entry: NalLoopEntry, queued: boolean) => void;
+
 /**
  * One thing a {@linkcode NalLoop} watches, as {@linkcode NalLoop.prototype.add}
  * returns it.
@@ -66,6 +71,10 @@ export interface NalWatchable {
  * ```
  */
 export class NalLoopEntry {
+  static {
+    isQueued = (entry) => entry.#queued;
+    setQueued = (entry, queued) => entry.#queued = queued;
+  }
   /** What is watched. */
   readonly source: NalWatchable;
   /**
@@ -77,6 +86,8 @@ export class NalLoopEntry {
   readonly #visit: (entry: NalLoopEntry) => void;
   readonly #onRemove: () => void;
   #removed = false;
+  // In the loop's list of entries to visit (set and cleared by the loop).
+  #queued = false;
 
   /**
    * Made by {@linkcode NalLoop.prototype.add}.
@@ -222,13 +233,21 @@ export interface NalLoopStats {
  * ```
  */
 export class NalLoop {
-  #ready = new Set<NalLoopEntry>();
-  #spare = new Set<NalLoopEntry>();
+  // Entries to visit on the next turn, in the order of their news; the
+  // turn swaps in the spare list, so that entries marked during a turn
+  // wait for the next one instead of starving the others.
+  #ready: NalLoopEntry[] = [];
+  #spare: NalLoopEntry[] = [];
   #due: (() => void)[] = [];
   readonly #timers = new Set<ReturnType<typeof setTimeout>>();
-  #resume: (() => void) | null = null;
+  // A turn is queued (a microtask, or a task after a yield), or running.
+  #scheduled = false;
+  #running = false;
+  // Turns in a row that found work at once.
+  #busy = 0;
   #idleWaiters: (() => void)[] = [];
   #stopping = false;
+  #ended = false;
   #turns = 0;
   #visits = 0;
   #entries = 0;
@@ -236,20 +255,26 @@ export class NalLoop {
     this.#entries--;
   };
   readonly #schedule = (entry: NalLoopEntry): void => {
-    if (entry.removed) return;
-    this.#ready.add(entry);
+    if (entry.removed || isQueued(entry)) return;
+    setQueued(entry, true);
+    this.#ready.push(entry);
     this.#kick();
   };
   // Entries to visit once the runtime has delivered the events waiting.
   readonly #gathered = new Set<NalLoopEntry>();
   #gathering = false;
+  readonly #tick = (): void => this.#run(false);
+  readonly #afterYield = (): void => this.#run(true);
+  #settle!: (error?: unknown) => void;
 
   /** Resolves when the loop has stopped (rejects if a visit threw). */
   readonly finished: Promise<void>;
 
   /** Makes a loop; it starts at once, waiting for news. */
   constructor() {
-    this.finished = this.#run();
+    this.finished = new Promise<void>((resolve, reject) => {
+      this.#settle = (error) => error === undefined ? resolve() : reject(error);
+    });
   }
 
   /**
@@ -407,38 +432,52 @@ export class NalLoop {
     return this.close();
   }
 
-  async #run(): Promise<void> {
-    // Let the constructor's caller add its entries before the first turn.
-    await Promise.resolve();
-    let busy = 0;
+  // Runs turns while there is work: a turn is queued as a microtask on the
+  // first news (no promise per wake-up), and consecutive turns run back to
+  // back, but after MAX_BUSY_TURNS of them the loop yields to the runtime
+  // (socket events and timers wait behind such a loop) before going on.
+  #run(afterYield: boolean): void {
+    this.#scheduled = false;
+    if (this.#ended) return;
+    this.#running = true;
     try {
+      if (afterYield && !this.#stopping) this.#turn();
       while (!this.#stopping) {
-        if (this.#ready.size === 0 && this.#due.length === 0) {
-          busy = 0;
+        if (this.#ready.length === 0 && this.#due.length === 0) {
+          this.#busy = 0;
           const waiters = this.#idleWaiters;
           if (waiters.length > 0 && this.#gathered.size === 0) {
             this.#idleWaiters = [];
             for (const resolve of waiters) resolve();
           }
-          await new Promise<void>((resolve) => this.#resume = resolve);
-          continue;
+          return;
         }
-        if (++busy >= MAX_BUSY_TURNS) {
-          // Work found at once, many turns in a row: socket events and
-          // timers wait behind such a loop, so let them run once.
-          busy = 0;
-          await yieldToRuntime();
-          if (this.#stopping) break;
+        if (++this.#busy >= MAX_BUSY_TURNS) {
+          this.#busy = 0;
+          this.#scheduled = true;
+          yieldToRuntime().then(this.#afterYield);
+          return;
         }
         this.#turn();
       }
+    } catch (err) {
+      this.#end(err);
+      return;
     } finally {
-      for (const timer of this.#timers) clearTimeout(timer);
-      this.#timers.clear();
-      this.#due.length = 0;
-      for (const resolve of this.#idleWaiters) resolve();
-      this.#idleWaiters = [];
+      this.#running = false;
     }
+    this.#end();
+  }
+
+  #end(error?: unknown): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    for (const timer of this.#timers) clearTimeout(timer);
+    this.#timers.clear();
+    this.#due.length = 0;
+    for (const resolve of this.#idleWaiters) resolve();
+    this.#idleWaiters = [];
+    this.#settle(error);
   }
 
   #turn(): void {
@@ -448,24 +487,26 @@ export class NalLoop {
       this.#due = [];
       for (const fn of due) fn();
     }
-    // Swap sets, so that entries marked during this turn wait for the next
-    // one instead of starving the others.
     const batch = this.#ready;
     this.#ready = this.#spare;
     this.#spare = batch;
-    for (const entry of batch) {
+    for (let i = 0; i < batch.length; i++) {
+      const entry = batch[i];
+      setQueued(entry, false);
       if (entry.removed) continue;
       this.#visits++;
       entry.visit();
-      if (!entry.removed && entry.source.hasWork()) this.#ready.add(entry);
+      if (!entry.removed && entry.source.hasWork() && !isQueued(entry)) {
+        setQueued(entry, true);
+        this.#ready.push(entry);
+      }
     }
-    batch.clear();
+    batch.length = 0;
   }
 
   #kick(): void {
-    const resume = this.#resume;
-    if (resume === null) return;
-    this.#resume = null;
-    resume();
+    if (this.#scheduled || this.#running || this.#ended) return;
+    this.#scheduled = true;
+    queueMicrotask(this.#tick);
   }
 }
