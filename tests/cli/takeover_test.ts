@@ -31,14 +31,20 @@ describe("servers started at once over a stale socket", () => {
         () => new CliProcess(["server", "-listen", `UNIX:${sock}`]),
       );
       try {
-        // Each either serves or ends.
-        const outcomes = await Promise.all(procs.map(async (p) => {
-          const settled = await Promise.race([
-            p.waitFor("listening on", 60_000).then(() => "serving"),
-            p.exited.then((code) => `exited ${code}`),
-          ]);
-          return settled;
-        }));
+        // Each either serves or ends. (waitFor() fails as soon as the
+        // process has exited, which can be before `exited` settles: its
+        // failure means "ended", told by `exited`.)
+        const outcomes = await Promise.all(
+          procs.map((p) =>
+            p.waitFor("listening on", 60_000).then(
+              () => "serving",
+              (err) =>
+                p.child.exitCode === null
+                  ? Promise.reject(err)
+                  : p.exited.then((code) => `exited ${code}`),
+            )
+          ),
+        );
         const serving = procs.filter((_, i) => outcomes[i] === "serving");
         assert.equal(serving.length, 1, `outcomes: ${outcomes.join(", ")}`);
         for (const [i, p] of procs.entries()) {
