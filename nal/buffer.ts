@@ -7,6 +7,31 @@
 
 const EMPTY = new Uint8Array(0);
 
+// Backing arrays of closed connections' buffers, kept for the next ones:
+// with a connection per request, two fresh 32 KiB arrays per connection
+// (allocated, zeroed, then collected) cost more than the request itself.
+// Only arrays of the usual size are kept, zeroed, a bounded number.
+const SPARE_SIZE = 32768;
+const MAX_SPARE = 128;
+const spare: Uint8Array[] = [];
+
+function allocate(size: number): Uint8Array {
+  return size === SPARE_SIZE && spare.length > 0
+    ? spare.pop()!
+    : new Uint8Array(size);
+}
+
+let recycle: (buf: NalBuffer) => void;
+
+/**
+ * Empties `buf` and keeps its array for a buffer allocated later; for
+ * owners that drop `buf` and every view of it (a connection that closes).
+ * Internal to nal.
+ */
+export function recycleBuffer(buf: NalBuffer): void {
+  recycle(buf);
+}
+
 /**
  * A fixed-capacity byte FIFO (the C API's `NAL_BUFFER`).
  *
@@ -31,6 +56,17 @@ const EMPTY = new Uint8Array(0);
  * ```
  */
 export class NalBuffer {
+  static {
+    recycle = (buf) => {
+      const data = buf.#data;
+      buf.#data = EMPTY;
+      buf.#start = buf.#end = 0;
+      if (data.length === SPARE_SIZE && spare.length < MAX_SPARE) {
+        // No connection sees another's bytes, even in writePtr()'s room.
+        spare.push(data.fill(0));
+      }
+    };
+  }
   #data: Uint8Array = EMPTY;
   // The capacity; #data is this long once allocated, EMPTY before.
   #size = 0;
@@ -112,7 +148,7 @@ export class NalBuffer {
   write(src: Uint8Array): number {
     const n = Math.min(src.length, this.unused());
     if (n === 0) return 0;
-    if (this.#data === EMPTY) this.#data = new Uint8Array(this.#size);
+    if (this.#data === EMPTY) this.#data = allocate(this.#size);
     this.#makeRoom(n);
     this.#data.set(n === src.length ? src : src.subarray(0, n), this.#end);
     this.#end += n;
@@ -144,7 +180,7 @@ export class NalBuffer {
    */
   writePtr(): Uint8Array {
     if (this.#data === EMPTY && this.#size > 0) {
-      this.#data = new Uint8Array(this.#size);
+      this.#data = allocate(this.#size);
     }
     this.#makeRoom(this.unused());
     return this.#data.subarray(this.#end);

@@ -7,7 +7,7 @@
  */
 
 import type { NalAddress } from "./address.ts";
-import { NalBuffer } from "./buffer.ts";
+import { NalBuffer, recycleBuffer } from "./buffer.ts";
 import { NalSocketError } from "./errors.ts";
 import { connectMemoryPair } from "./memory_pair.ts";
 import { defaultAdapter } from "./runtime/mod.ts";
@@ -383,6 +383,10 @@ export class NalConnection {
     this.#transport = undefined;
     this.#dummy = false;
     this.#ending = false;
+    // Their arrays go to the next connections (a caller still holding
+    // these buffers finds them empty).
+    recycleBuffer(this.#read);
+    if (this.#send !== this.#read) recycleBuffer(this.#send);
     this.#read = new NalBuffer();
     this.#send = new NalBuffer();
   }

@@ -6,6 +6,7 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import * as path from "node:path";
 import {
+  NAL_DEFAULT_BUFFER_SIZE,
   NAL_SELECT_FLAG_READ,
   NAL_SELECT_FLAG_SEND,
   NalAddress,
@@ -342,6 +343,40 @@ describe("NalConnection.createPair", () => {
       a.close();
       b.close();
       c.close();
+    }
+  });
+});
+
+describe("NalConnection.close() and buffer memory", () => {
+  it("a closed connection's buffer memory serves the next connection, zeroed, and the old buffer is left empty", () => {
+    const a = new NalConnection();
+    const b = new NalConnection();
+    try {
+      assert.ok(NalConnection.createPair(a, b, NAL_DEFAULT_BUFFER_SIZE));
+      const secret = new Uint8Array(NAL_DEFAULT_BUFFER_SIZE).fill(0x5a);
+      assert.equal(a.getSend().write(secret), secret.length);
+      const held = a.getSend();
+      const memory = held.writePtr().buffer;
+      a.close();
+      // A caller still holding the buffer finds nothing in it.
+      assert.equal(held.used(), 0);
+      assert.equal(held.readPtr().length, 0);
+      const c = new NalConnection();
+      try {
+        assert.ok(c.createDummy(NAL_DEFAULT_BUFFER_SIZE));
+        const room = c.getSend().writePtr();
+        assert.equal(room.buffer, memory, "the same memory, not a fresh array");
+        assert.equal(room.length, NAL_DEFAULT_BUFFER_SIZE);
+        assert.ok(
+          room.every((x) => x === 0),
+          "no byte of the closed connection",
+        );
+      } finally {
+        c.close();
+      }
+    } finally {
+      a.close();
+      b.close();
     }
   });
 });
