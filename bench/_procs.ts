@@ -101,18 +101,22 @@ export function oursKind(
   };
 }
 
-/** Our server under a runtime, its sessions in the Redis at `storeUrl`. */
+/**
+ * Our server (or with `tool` "client", our proxy straight on the store)
+ * under a runtime, its sessions in the Redis at `storeUrl`.
+ */
 export function oursOnStoreKind(
   runtime: "deno" | "bun",
   name: string,
   storeUrl: string,
+  tool: "server" | "client" = "server",
 ): ServerKind {
   return {
     name,
     proto: "dc",
     argv: (at) => [
       ...cli(runtime),
-      "server",
+      tool,
       "-listen",
       dcAddress(at),
       "-store",

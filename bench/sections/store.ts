@@ -6,7 +6,10 @@
  * 3-master Cluster (the loader sending each key to its slot's master, as a
  * Cluster client does). Everything over TCP loopback, unpinned (loader,
  * server and Redis are three busy processes on the machine's CPUs), every
- * contender of a load interleaved round by round.
+ * contender of a load interleaved round by round. Our proxy straight on
+ * the store (`client -store`) is measured over a UNIX socket, as a web host
+ * runs it, and beside it the deployment it replaces: our proxy linked to
+ * our server on Redis.
  *
  * @module
  */
@@ -18,6 +21,7 @@ import {
   type Series,
   seriesOf,
   showOps,
+  type Started,
   withServers,
 } from "../_interleave.ts";
 import {
@@ -25,6 +29,7 @@ import {
   load,
   oursKind,
   oursOnStoreKind,
+  proxyArgv,
   REDIS,
   type ServerKind,
   start,
@@ -63,11 +68,33 @@ const COLUMNS: [string, string][] = [
   ["deno default", "ours (Deno), default store"],
   ["bun redis", "ours (Bun) on Redis"],
   ["deno redis", "ours (Deno) on Redis"],
-  ["proxy redis", "our proxy on Redis"],
+  ["bun proxy redis", "our proxy (Bun) on Redis, UNIX"],
+  ["deno proxy redis", "our proxy (Deno) on Redis, UNIX"],
+  ["bun chain redis", "our proxy (Bun) -> ours (Bun) on Redis, UNIX"],
   ["redis direct", "Redis direct"],
   ["bun cluster", "ours (Bun) on Cluster"],
   ["deno cluster", "ours (Deno) on Cluster"],
+  ["bun proxy cluster", "our proxy (Bun) on Cluster, UNIX"],
+  ["deno proxy cluster", "our proxy (Deno) on Cluster, UNIX"],
   ["cluster direct", "Cluster direct"],
+];
+
+/** Ours on a store: contender, label, the store driven directly, whether a target applies. */
+const ON_STORE: [string, string, string, boolean][] = [
+  ["bun redis", "ours (Bun) on Redis", "redis direct", true],
+  ["deno redis", "ours (Deno) on Redis", "redis direct", true],
+  ["bun proxy redis", "our proxy (Bun) on Redis", "redis direct", true],
+  ["deno proxy redis", "our proxy (Deno) on Redis", "redis direct", true],
+  [
+    "bun chain redis",
+    "our proxy -> ours (Bun) on Redis",
+    "redis direct",
+    false,
+  ],
+  ["bun cluster", "ours (Bun) on Cluster", "cluster direct", true],
+  ["deno cluster", "ours (Deno) on Cluster", "cluster direct", true],
+  ["bun proxy cluster", "our proxy (Bun) on Cluster", "cluster direct", true],
+  ["deno proxy cluster", "our proxy (Deno) on Cluster", "cluster direct", true],
 ];
 
 /** Ours on a store against the store driven directly. */
@@ -103,13 +130,22 @@ function addedP50(a: Series, b: Series): number | null {
 export function storeTables(d: StoreData): ReportTable[] {
   const modes = MODES.filter((m) => d.points[m] !== undefined);
   const present = COLUMNS.filter(([name]) =>
-    name === "proxy redis" || modes.some((m) => d.points[m][name])
+    modes.some((m) => d.points[m][name])
   );
   const pairs: [string, string, string][] = [
     ["bun redis", "redis direct", "bun on Redis / Redis"],
     ["deno redis", "redis direct", "deno on Redis / Redis"],
+    ["bun proxy redis", "redis direct", "bun proxy on Redis / Redis"],
+    ["deno proxy redis", "redis direct", "deno proxy on Redis / Redis"],
+    [
+      "bun proxy redis",
+      "bun chain redis",
+      "bun proxy on Redis / proxy -> server",
+    ],
     ["bun cluster", "cluster direct", "bun on Cluster / Cluster"],
     ["deno cluster", "cluster direct", "deno on Cluster / Cluster"],
+    ["bun proxy cluster", "cluster direct", "bun proxy on Cluster / Cluster"],
+    ["deno proxy cluster", "cluster direct", "deno proxy on Cluster / Cluster"],
     ["bun redis", "bun default", "bun on Redis / bun default"],
     ["deno redis", "deno default", "deno on Redis / deno default"],
   ];
@@ -128,23 +164,12 @@ export function storeTables(d: StoreData): ReportTable[] {
   }
   const added: string[][] = [];
   for (const m of modes) {
-    for (const rt of RUNTIMES) {
-      for (
-        const [store, direct] of [["redis", "redis direct"], [
-          "cluster",
-          "cluster direct",
-        ]]
-      ) {
-        const a = d.points[m][`${rt} ${store}`];
-        const b = d.points[m][direct];
-        if (!a || !b) continue;
-        const x = addedP50(a, b);
-        added.push([
-          LABEL[m],
-          `ours (${rt}) on ${store === "redis" ? "Redis" : "Cluster"}`,
-          x === null ? "-" : `${Math.round(x)}`,
-        ]);
-      }
+    for (const [name, label, direct] of ON_STORE) {
+      const a = d.points[m][name];
+      const b = d.points[m][direct];
+      if (!a || !b) continue;
+      const x = addedP50(a, b);
+      added.push([LABEL[m], label, x === null ? "-" : `${Math.round(x)}`]);
     }
   }
   return [
@@ -154,12 +179,10 @@ export function storeTables(d: StoreData): ReportTable[] {
       head: ["load", ...present.map(([, label]) => label)],
       rows: modes.map((m) => [
         LABEL[m],
-        ...present.map(([name]) =>
-          name === "proxy redis" ? "(later)" : cell(d.points[m][name])
-        ),
+        ...present.map(([name]) => cell(d.points[m][name])),
       ]),
       note:
-        "Everything over TCP loopback, unpinned; Redis without persistence, the Cluster of 3 masters without replicas; the direct rows drive Redis with the same loader (RESP, the same dc: keys; per master of its slot for the Cluster). Our proxy straight on Redis comes with the proxy's store mode." +
+        "Everything over TCP loopback, unpinned; Redis without persistence, the Cluster of 3 masters without replicas; the direct rows drive Redis with the same loader (RESP, the same dc: keys; per master of its slot for the Cluster). Our proxy (client -store) listens on a UNIX socket, as on a web host; the proxy -> ours row is the deployment it replaces (the proxy on UNIX, linked over TCP to our server on Redis)." +
         (d.taken ? ` Measured ${d.taken}` : "") +
         (d.background ? `, ${d.background}.` : d.taken ? "." : ""),
     },
@@ -197,38 +220,31 @@ export function storeTargets(d: StoreData): TargetRow[] {
   const out: TargetRow[] = [];
   const c64 = d.points.c64;
   const c1 = d.points.c1;
-  for (const rt of RUNTIMES) {
-    for (
-      const [store, direct, what] of [
-        ["redis", "redis direct", "Redis"],
-        ["cluster", "cluster direct", "the Cluster"],
-      ]
-    ) {
-      const a = c64?.[`${rt} ${store}`];
-      const b = c64?.[direct];
-      if (a && b) {
-        out.push(targetRow(
-          `ours-${rt} on ${what} ${
-            fmtGoal(THROUGHPUT_GOAL)
-          } ${what} direct, 64 conns`,
-          a.opsPerSec,
-          b.opsPerSec,
-          THROUGHPUT_GOAL,
-        ));
-      }
-      const x = c1?.[`${rt} ${store}`];
-      const y = c1?.[direct];
-      if (x && y) {
-        const added = addedP50(x, y);
-        const met = added !== null && added < ADDED_P50_US;
-        out.push({
-          target:
-            `ours-${rt} on ${what}: p50 added to ${what}'s own < ${ADDED_P50_US} µs, 1 conn`,
-          measured: added === null ? "-" : `${Math.round(added)} µs`,
-          verdict: added === null ? "not measured" : met ? "met" : "missed",
-          status: added === null ? "unsettled" : met ? "met" : "missed",
-        });
-      }
+  for (const [name, label, direct, target] of ON_STORE) {
+    if (!target) continue;
+    const what = direct === "redis direct" ? "Redis" : "the Cluster";
+    const a = c64?.[name];
+    const b = c64?.[direct];
+    if (a && b) {
+      out.push(targetRow(
+        `${label} ${fmtGoal(THROUGHPUT_GOAL)} ${what} direct, 64 conns`,
+        a.opsPerSec,
+        b.opsPerSec,
+        THROUGHPUT_GOAL,
+      ));
+    }
+    const x = c1?.[name];
+    const y = c1?.[direct];
+    if (x && y) {
+      const added = addedP50(x, y);
+      const met = added !== null && added < ADDED_P50_US;
+      out.push({
+        target:
+          `${label}: p50 added to ${what}'s own < ${ADDED_P50_US} µs, 1 conn`,
+        measured: added === null ? "-" : `${Math.round(added)} µs`,
+        verdict: added === null ? "not measured" : met ? "met" : "missed",
+        status: added === null ? "unsettled" : met ? "met" : "missed",
+      });
     }
   }
   return out;
@@ -237,6 +253,8 @@ export function storeTargets(d: StoreData): TargetRow[] {
 function render(d: StoreData): Omit<SectionOutput, "data"> {
   return { tables: storeTables(d), targets: storeTargets(d) };
 }
+
+type SlotMap = Awaited<ReturnType<RedisCluster["slotMap"]>>;
 
 /** Starts a 3-master Cluster, or says why it cannot. */
 async function cluster(
@@ -275,75 +293,119 @@ export const store: BenchSection = {
         );
         if (c) kinds.push(oursOnStoreKind(rt, `${rt} cluster`, c.url));
       }
+      const redisUrl = `redis://127.0.0.1:${port}`;
       return await withServers(
         ctx,
         kinds,
         "tcp",
         200_000,
-        async (up) => {
-          const at = (name: string) => up.find((s) => s.kind.name === name)?.at;
-          const fill = (to: Endpoint | undefined) =>
-            to && load({ action: "fill", proto: "dc", ids: 10_000 }, to);
-          for (const rt of RUNTIMES) await fill(at(`${rt} default`));
-          // Through one of ours: the keys Redis then holds are the store's.
-          await fill(at("bun redis"));
-          await fill(at("bun cluster"));
-          const points: StoreData["points"] = {};
-          for (const mode of MODES) {
-            const conns = Number(mode.slice(1));
-            const job: LoaderJob = { action: "run", proto: "dc", conns };
-            const contenders: Contender<LoaderResult>[] = up.map((s) =>
-              loaderContender(ctx, s.kind.name, job, s.at, false)
-            );
-            contenders.push(loaderContender(
-              ctx,
-              "redis direct",
-              {
-                action: "run",
-                proto: "redis",
-                conns,
-                keyPrefix: "dc:",
-              },
-              redisAt,
-              false,
-            ));
-            if (clusterMap) {
-              contenders.push(loaderContender(
-                ctx,
-                "cluster direct",
-                {
-                  action: "run",
-                  proto: "redis",
-                  conns,
-                  keyPrefix: "dc:",
-                  cluster: clusterMap,
-                },
-                { kind: "tcp", port: clusterMap[0].port },
-                false,
-              ));
-            }
-            const rounds = await interleave(
-              ctx,
-              `store ${LABEL[mode]}`,
-              contenders,
-              showOps,
-            );
-            points[mode] = {};
-            for (const [name, rs] of Object.entries(rounds)) {
-              points[mode][name] = seriesOf(rs);
-            }
-          }
-          const data: StoreData = {
-            points,
-            taken: new Date().toISOString().slice(0, 10),
-          };
-          return { ...render(data), data };
-        },
+        (servers) =>
+          withServers(
+            ctx,
+            proxyKinds(servers, redisUrl, c?.url),
+            "unix",
+            0,
+            (proxies) => measure([...servers, ...proxies], clusterMap),
+            false,
+          ),
         false,
       );
     } finally {
       await c?.stop();
       await redis.stop();
     }
+
+    async function measure(
+      up: Started[],
+      clusterMap: SlotMap | null,
+    ): Promise<SectionOutput> {
+      const at = (name: string) => up.find((s) => s.kind.name === name)?.at;
+      const fill = (to: Endpoint | undefined) =>
+        to && load({ action: "fill", proto: "dc", ids: 10_000 }, to);
+      for (const rt of RUNTIMES) await fill(at(`${rt} default`));
+      // Through one of ours: the keys Redis then holds are the store's.
+      await fill(at("bun redis"));
+      await fill(at("bun cluster"));
+      const points: StoreData["points"] = {};
+      for (const mode of MODES) {
+        const conns = Number(mode.slice(1));
+        const job: LoaderJob = { action: "run", proto: "dc", conns };
+        const contenders: Contender<LoaderResult>[] = up.map((s) =>
+          loaderContender(ctx, s.kind.name, job, s.at, false)
+        );
+        contenders.push(loaderContender(
+          ctx,
+          "redis direct",
+          {
+            action: "run",
+            proto: "redis",
+            conns,
+            keyPrefix: "dc:",
+          },
+          redisAt,
+          false,
+        ));
+        if (clusterMap) {
+          contenders.push(loaderContender(
+            ctx,
+            "cluster direct",
+            {
+              action: "run",
+              proto: "redis",
+              conns,
+              keyPrefix: "dc:",
+              cluster: clusterMap,
+            },
+            { kind: "tcp", port: clusterMap[0].port },
+            false,
+          ));
+        }
+        const rounds = await interleave(
+          ctx,
+          `store ${LABEL[mode]}`,
+          contenders,
+          showOps,
+        );
+        points[mode] = {};
+        for (const [name, rs] of Object.entries(rounds)) {
+          points[mode][name] = seriesOf(rs);
+        }
+      }
+      const data: StoreData = {
+        points,
+        taken: new Date().toISOString().slice(0, 10),
+      };
+      return { ...render(data), data };
+    }
   },
 };
+
+/**
+ * Our proxies over UNIX: straight on Redis and on the Cluster (each
+ * runtime), and, for the deployment it replaces, linked to our server on
+ * Redis (Bun).
+ */
+function proxyKinds(
+  servers: Started[],
+  redisUrl: string,
+  clusterUrl: string | undefined,
+): ServerKind[] {
+  const kinds: ServerKind[] = [];
+  for (const rt of RUNTIMES) {
+    kinds.push(oursOnStoreKind(rt, `${rt} proxy redis`, redisUrl, "client"));
+    if (clusterUrl !== undefined) {
+      kinds.push(
+        oursOnStoreKind(rt, `${rt} proxy cluster`, clusterUrl, "client"),
+      );
+    }
+  }
+  const server = servers.find((s) => s.kind.name === "bun redis");
+  if (server !== undefined) {
+    kinds.push({
+      name: "bun chain redis",
+      proto: "dc",
+      argv: (at) => proxyArgv("bun", at, server.at),
+    });
+  }
+  return kinds;
+}
