@@ -10,7 +10,7 @@
  */
 
 import { serve } from "@distcache/distcache/dc_server";
-import { type FlagValues, UsageError } from "./flags.ts";
+import { type FlagSpec, type FlagValues, UsageError } from "./flags.ts";
 import {
   daemonize,
   isDaemonChild,
@@ -21,10 +21,20 @@ import { protocolErrorLog } from "./server.ts";
 import { openStore, STORE_FLAGS } from "./store.ts";
 
 /** Flags of `distcache client` in store mode (also listed by its `--help`). */
-export const CLIENT_STORE_FLAGS = STORE_FLAGS;
+export const CLIENT_STORE_FLAGS: FlagSpec[] = STORE_FLAGS;
 
 /**
  * Whether the proxy runs in store mode (`-store` given).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { wantsStore } from "./client_store.ts";
+ *
+ * assert.equal(wantsStore({ store: "redis://10.0.0.9:6379" }), true);
+ * assert.equal(wantsStore({ server: "IP:10.0.0.5:9001" }), false);
+ * assert.throws(() => wantsStore({ "store-prefix": "a:" }), /needs -store/);
+ * ```
  *
  * @throws {UsageError} for a store flag without `-store`.
  */
