@@ -60,6 +60,8 @@ export interface SnoopHandle {
   readonly finished: Promise<void>;
   /** Stops: closes every relayed connection and the listener. */
   close(): Promise<void>;
+  /** Same as `close()`, for `await using`. */
+  [Symbol.asyncDispose](): Promise<void>;
 }
 
 /**
@@ -106,7 +108,13 @@ export async function startSnoop(opts: SnoopOptions): Promise<SnoopHandle> {
       await list.closeAndWait();
     }
   });
-  return { addr: list.address(), snoop, finished, close };
+  return {
+    addr: list.address(),
+    snoop,
+    finished,
+    close,
+    [Symbol.asyncDispose]: close,
+  };
 }
 
 /**

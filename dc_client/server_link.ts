@@ -332,6 +332,11 @@ export class DcServerLink extends EventTarget implements DcProxyUpstream {
     this.#bytes = 0;
   }
 
+  /** Same as {@linkcode DcServerLink.prototype.close}, for `using`. */
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
   #connect(): void {
     this.#retry = null;
     if (this.#closed) return;
