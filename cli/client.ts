@@ -25,7 +25,13 @@ import {
   runStoreClient,
   wantsStore,
 } from "./client_store.ts";
-import { DAEMON_FLAGS, MIN_TIMEOUT_FLAG } from "./server.ts";
+import {
+  DAEMON_FLAGS,
+  MAXCONNS_FLAG,
+  MIN_TIMEOUT_FLAG,
+  protocolErrorLog,
+  refusedLog,
+} from "./server.ts";
 
 /** Flags of `distcache client`. */
 export const CLIENT_FLAGS: FlagSpec[] = [
@@ -74,6 +80,7 @@ export const CLIENT_FLAGS: FlagSpec[] = [
     help: "drop local clients idle this long (default 0 = never)",
   },
   MIN_TIMEOUT_FLAG,
+  MAXCONNS_FLAG,
   ...DAEMON_FLAGS,
   ...CLIENT_STORE_FLAGS,
 ];
@@ -114,7 +121,9 @@ export async function runClient(args: readonly string[]): Promise<number> {
   }
   const quiet = flags.daemon === true;
   const log = quiet ? () => {} : (msg: string) => console.error(msg);
-  const plan = prepareService(flags);
+  const listen = (flags.listen as string | undefined) ??
+    DC_PROXY_DEFAULT_ADDRESS;
+  const plan = prepareService(flags, listen);
   const server = flags.server as string;
   const link = new DcServerLink(server, {
     retryMs: flags.retry as number | undefined,
@@ -125,16 +134,20 @@ export async function runClient(args: readonly string[]): Promise<number> {
     log(`lost the server ${server}: ${e.reason.message}`);
   });
   link.addEventListener("back", () => log(`connected to the server ${server}`));
+  const dropped = protocolErrorLog(quiet);
   const proxy = await startProxy({
-    listen: (flags.listen as string | undefined) ?? DC_PROXY_DEFAULT_ADDRESS,
+    listen,
     upstream: link,
     idleMs: flags.idle as number | undefined,
     minTimeoutMs: flags["min-timeout"] as number | undefined,
-    onClientError: (err) => log(`dropped a local client: ${err.message}`),
+    onClientError: (err) => dropped.note({ err, listener: listen, peer: "" }),
     onAcceptError: (err) => log(err.message),
+    socketMode: plan.socket.mode,
+    socketOwner: plan.socket.owner,
+    maxConnections: flags.maxconns as number | undefined,
+    onRefused: refusedLog(quiet),
   });
   return await superviseService(proxy, {
-    flags,
     plan,
     name: "distcache client",
     banner: `distcache client listening on ${proxy.addr}, server ${server}`,

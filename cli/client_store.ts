@@ -17,7 +17,7 @@ import {
   prepareService,
   superviseService,
 } from "./ops.ts";
-import { protocolErrorLog } from "./server.ts";
+import { protocolErrorLog, refusedLog } from "./server.ts";
 import { openStore, STORE_FLAGS } from "./store.ts";
 
 /** Flags of `distcache client` in store mode (also listed by its `--help`). */
@@ -84,7 +84,8 @@ export async function runStoreClient(
     return await daemonize(["client", ...args]);
   }
   const quiet = flags.daemon === true;
-  const plan = prepareService(flags);
+  const listen = (flags.listen as string | undefined) ?? defaultListen;
+  const plan = prepareService(flags, listen);
   // A failed serve() closes the store it was given.
   const store = (await openStore(flags, (text) => {
     if (!quiet) console.error(`distcache client: ${text}`);
@@ -93,17 +94,19 @@ export async function runStoreClient(
   const minTimeoutMs = flags["min-timeout"] as number | undefined;
   const proxy = await serve({
     cache: store.cache,
-    listen: (flags.listen as string | undefined) ?? defaultListen,
+    listen,
     minTimeoutMs,
     idleTimeoutMs: flags.idle as number | undefined,
-    socketMode: flags.sockperms as number | undefined,
+    socketMode: plan.socket.mode,
+    socketOwner: plan.socket.owner,
+    maxConnections: flags.maxconns as number | undefined,
+    onRefused: refusedLog(quiet),
     onClientError: (err, where) => dropped.note({ err, ...where }),
     onAcceptError: (err) => {
       if (!quiet) console.error(err.message);
     },
   });
   return await superviseService(proxy, {
-    flags,
     plan,
     name: "distcache client",
     banner:

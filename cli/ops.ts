@@ -7,7 +7,6 @@
  */
 
 import { spawn } from "node:child_process";
-import * as fs from "node:fs";
 import * as path from "node:path";
 import process from "node:process";
 import { type FlagValues, UsageError } from "./flags.ts";
@@ -86,46 +85,45 @@ export function signalDaemonReady(): void {
   process.stdout.write(`${READY}\n`);
 }
 
-/** Owner, group and mode to give a UNIX socket file. */
-export interface SocketFileOptions {
-  /** User name or numeric uid. */
-  owner?: string;
-  /** Group name or numeric gid. */
-  group?: string;
+/**
+ * Owner, group and mode to give a UNIX socket file before it is reachable
+ * (the listener sets them in a private directory, then moves the socket).
+ */
+export interface SocketFile {
   /** Mode bits, e.g. 0o600. */
-  perms?: number;
+  mode?: number;
+  /** Numeric owner and group. */
+  owner?: { uid?: number; gid?: number };
 }
 
-/**
- * Applies `-sockowner`, `-sockgroup` and `-sockperms` to a listening UNIX
- * address; a TCP address with any of them set is an error.
- *
- * @throws {UsageError} for an unknown user or group, or a TCP address.
- */
-export function applySocketFile(
+// What `-sockowner`, `-sockgroup` and `-sockperms` ask of the socket at
+// `address`; with `-user` and no `-sockowner`, the socket goes to that user
+// (a server that became -user could not remove a root-owned socket file
+// from a sticky directory such as /tmp at exit).
+function socketFile(
   address: string,
-  opts: SocketFileOptions,
-): void {
-  if (
-    opts.owner === undefined && opts.group === undefined &&
-    opts.perms === undefined
-  ) return;
-  if (!address.startsWith("UNIX:")) {
+  flags: FlagValues,
+  user: Credentials | null,
+): SocketFile {
+  const named = flags.sockowner !== undefined ||
+    flags.sockgroup !== undefined || flags.sockperms !== undefined;
+  const unix = address.startsWith("UNIX:");
+  if (named && !unix) {
     throw new UsageError(
       "flags -sockowner, -sockgroup and -sockperms need a UNIX: address",
     );
   }
-  const path = address.slice(5);
-  if (opts.perms !== undefined) fs.chmodSync(path, opts.perms);
-  if (opts.owner !== undefined || opts.group !== undefined) {
-    const uid = opts.owner === undefined
-      ? -1
-      : userId(opts.owner, "-sockowner");
-    const gid = opts.group === undefined
-      ? -1
-      : groupId(opts.group, "-sockgroup");
-    fs.chownSync(path, uid, gid);
-  }
+  if (!unix) return {};
+  const uid = flags.sockowner !== undefined
+    ? userId(flags.sockowner as string, "-sockowner")
+    : user?.uid;
+  const gid = flags.sockgroup === undefined
+    ? undefined
+    : groupId(flags.sockgroup as string, "-sockgroup");
+  return {
+    mode: flags.sockperms as number | undefined,
+    owner: uid === undefined && gid === undefined ? undefined : { uid, gid },
+  };
 }
 
 /**
@@ -173,35 +171,34 @@ export interface ServicePlan {
   readonly pidfile: Pidfile | null;
   /** Who `-user` becomes once listening. */
   readonly user: Credentials | null;
+  /** What the UNIX socket file is given before it is reachable. */
+  readonly socket: SocketFile;
 }
 
 /**
- * Checks and claims what `flags` ask for (`-user`, `-pidfile`), before the
- * service starts listening.
+ * Checks and claims what `flags` ask for (`-user`, `-pidfile`, the socket
+ * file's owner and mode), before the service starts listening on `listen`.
  *
- * @throws {UsageError} for a `-user` that cannot be switched to.
+ * @throws {UsageError} for a `-user` that cannot be switched to, an unknown
+ *   `-sockowner` or `-sockgroup`, or socket file flags with a TCP address.
  * @throws {PidfileError} for a pidfile that cannot be claimed.
  */
-export function prepareService(flags: FlagValues): ServicePlan {
+export function prepareService(
+  flags: FlagValues,
+  listen: string,
+): ServicePlan {
   const user = flags.user === undefined
     ? null
     : planUserSwitch(flags.user as string);
-  if (flags.sockowner !== undefined) {
-    userId(flags.sockowner as string, "-sockowner");
-  }
-  if (flags.sockgroup !== undefined) {
-    groupId(flags.sockgroup as string, "-sockgroup");
-  }
+  const socket = socketFile(listen, flags, user);
   const pidfile = flags.pidfile === undefined
     ? null
     : claimPidfile(flags.pidfile as string);
-  return { pidfile, user };
+  return { pidfile, user, socket };
 }
 
 /** What {@linkcode superviseService} does around a started service. */
 export interface SuperviseOptions {
-  /** Parsed flags (`sockowner`, `sockgroup`, `sockperms`). */
-  flags: FlagValues;
   /** What {@linkcode prepareService} made of the flags. */
   plan: ServicePlan;
   /** Line printed once serving (foreground only). */
@@ -215,8 +212,7 @@ export interface SuperviseOptions {
 }
 
 /**
- * Runs a started service as an operator expects: socket file ownership and
- * mode, dropping privileges, clean shutdown on SIGINT/SIGTERM, the pidfile
+ * Runs a started service as an operator expects: dropping privileges, clean shutdown on SIGINT/SIGTERM, the pidfile
  * removed after, telling a waiting `-daemon` parent it is ready. Resolves
  * with the exit code once the service stopped.
  */
@@ -224,17 +220,9 @@ export async function superviseService(
   service: Service,
   opts: SuperviseOptions,
 ): Promise<number> {
-  const { flags, plan } = opts;
+  const { plan } = opts;
   try {
     const unix = service.addr.startsWith("UNIX:");
-    // A server that became -user could not remove a root-owned socket file
-    // from a sticky directory such as /tmp at exit: hand the file over.
-    applySocketFile(service.addr, {
-      owner: (flags.sockowner as string | undefined) ??
-        (unix && plan.user !== null ? String(plan.user.uid) : undefined),
-      group: flags.sockgroup as string | undefined,
-      perms: flags.sockperms as number | undefined,
-    });
     if (plan.user !== null) {
       warnLeftBehind(plan.user, [
         ...(unix ? [service.addr.slice(5)] : []),

@@ -123,21 +123,41 @@ export function parseByteCount(value: string): number {
   return bytes;
 }
 
+/** `-maxconns`, of the server and of the proxy. */
+export const MAXCONNS_FLAG: FlagSpec = {
+  name: "maxconns",
+  kind: "int",
+  arg: "<num>",
+  min: 1,
+  help:
+    `most clients connected at once; over it a new connection is closed at once (default: the open-files limit less a margin, ${
+      Number.isFinite(defaultMaxConnections())
+        ? defaultMaxConnections()
+        : "no bound"
+    } here)`,
+};
+
+/**
+ * The line a tool prints, at most once a second, for connections refused
+ * over `-maxconns` (nothing under `-daemon`).
+ */
+export function refusedLog(
+  quiet: boolean,
+): (count: number, max: number) => void {
+  return (count, max) => {
+    if (quiet) return;
+    console.error(
+      `refused ${count} connection${
+        count === 1 ? "" : "s"
+      } over -maxconns ${max}`,
+    );
+  };
+}
+
 // The connection limits an operator expects (memcached's -c and
 // idle_timeout, Redis's maxclients and timeout).
 const CONNECTION_FLAGS: FlagSpec[] = [
-  {
-    name: "maxconns",
-    kind: "int",
-    arg: "<num>",
-    min: 1,
-    help:
-      `most clients connected at once; over it a new connection is closed at once (default: the open-files limit less a margin, ${
-        Number.isFinite(defaultMaxConnections())
-          ? defaultMaxConnections()
-          : "no bound"
-      } here)`,
-  },
+  MAXCONNS_FLAG,
   {
     name: "idle-timeout",
     kind: "int",
@@ -184,8 +204,9 @@ export const SERVER_FLAGS: FlagSpec[] = [
 ];
 
 /**
- * The log of clients dropped for breaking the protocol: one line a second
- * at most, however many do (server and `client -store`).
+ * Where a tool logs clients dropped for breaking the protocol: one line a
+ * second at most, however many there are (the server, the proxy, `client
+ * -store`; nothing under `-daemon`).
  */
 export function protocolErrorLog(
   quiet: boolean,
@@ -238,14 +259,16 @@ export async function runServer(args: readonly string[]): Promise<number> {
       );
     }
   }
-  const plan = prepareService(flags);
+  const listen = (flags.listen as string | undefined) ??
+    DEFAULT_SERVER_ADDRESS;
+  const plan = prepareService(flags, listen);
   const store = await openStore(flags, (text) => {
     if (!quiet) console.error(`distcache server: ${text}`);
   });
   const dropped = protocolErrorLog(quiet);
   const server = await serve({
     cache: store?.cache,
-    listen: (flags.listen as string | undefined) ?? DEFAULT_SERVER_ADDRESS,
+    listen,
     sessions: (flags.sessions as number | undefined) ?? DEFAULT_SESSIONS,
     maxBytes,
     minTimeoutMs: flags["min-timeout"] as number | undefined,
@@ -253,22 +276,14 @@ export async function runServer(args: readonly string[]): Promise<number> {
     onAcceptError: (err) => {
       if (!quiet) console.error(err.message);
     },
-    socketMode: flags.sockperms as number | undefined,
+    socketMode: plan.socket.mode,
+    socketOwner: plan.socket.owner,
     maxConnections: flags.maxconns as number | undefined,
-    onRefused: (count, max) => {
-      if (!quiet) {
-        console.error(
-          `refused ${count} connection${
-            count === 1 ? "" : "s"
-          } over -maxconns ${max}`,
-        );
-      }
-    },
+    onRefused: refusedLog(quiet),
     idleTimeoutMs: flags["idle-timeout"] as number | undefined,
   });
   const line = new StatsLine((flags.progress as number | undefined) ?? 0);
   return await superviseService(server, {
-    flags,
     plan,
     name: "distcache server",
     banner: `distcache server listening on ${server.addr} (${

@@ -6,11 +6,14 @@
  */
 
 import {
+  defaultMaxConnections,
   loopService,
   NalAddress,
   NalListener,
   type NalSocketError,
+  type NalSocketOwner,
 } from "../nal/mod.ts";
+import { DcArgumentError } from "./errors.ts";
 import { DcProxy, type DcProxyOptions, type DcProxyStats } from "./proxy.ts";
 
 /**
@@ -37,6 +40,29 @@ export interface StartProxyOptions extends DcProxyOptions {
    * of file descriptors); the proxy backs off and keeps serving.
    */
   onAcceptError?: (error: NalSocketError) => void;
+  /**
+   * Mode of a UNIX socket file, permission bits only (e.g. 0o660): the
+   * socket is never reachable with looser permissions, not even while the
+   * proxy starts. @default {what the process umask leaves}
+   */
+  socketMode?: number;
+  /**
+   * Owner and group of a UNIX socket file (numeric ids), set before the
+   * socket is reachable, as the mode is. @default {the process's}
+   */
+  socketOwner?: NalSocketOwner;
+  /**
+   * Most local clients connected at once (`-maxconns`); over it a new
+   * connection is accepted and closed at once. @default {the open-files
+   * soft limit less a margin (see `defaultMaxConnections()` in nal); no
+   * bound where that limit cannot be read}
+   */
+  maxConnections?: number;
+  /**
+   * Called, at most once a second, with how many connections were refused
+   * over `maxConnections` since the last call.
+   */
+  onRefused?: (count: number, maxConnections: number) => void;
 }
 
 /** A running proxy, as {@linkcode startProxy} returns it. */
@@ -78,6 +104,7 @@ export interface DcProxyHandle {
  *
  * @throws {NalAddressError} for a bad address.
  * @throws {DcArgumentError} for a missing server or an option out of range.
+ * @throws {NalOptionError} for a socket mode or owner out of range.
  * @throws {NalSocketError} when it cannot listen.
  */
 export async function startProxy(
@@ -87,9 +114,17 @@ export async function startProxy(
     options.listen ?? DC_PROXY_DEFAULT_ADDRESS,
     options.bufferSize ?? 0,
   );
+  const maxConnections = options.maxConnections ?? defaultMaxConnections();
+  if (!(maxConnections >= 1)) {
+    throw new DcArgumentError(
+      `invalid maxConnections ${maxConnections}: must be 1 or more`,
+    );
+  }
   const list = new NalListener({
     adapter: options.adapter,
     onError: options.onAcceptError,
+    mode: options.socketMode,
+    owner: options.socketOwner,
   });
   if (!(await list.create(addr))) throw list.error!;
   let proxy: DcProxy;
@@ -100,7 +135,10 @@ export async function startProxy(
     throw err;
   }
   const loop = proxy.loop;
-  const acceptor = loop.accept(list, (conn) => proxy.addClient(conn));
+  const acceptor = loop.accept(list, (conn) => proxy.addClient(conn), {
+    maxConnections,
+    onRefused: (count) => options.onRefused?.(count, maxConnections),
+  });
   // Stopped by close(), or by the loop ending (a shared loop closed, or a
   // visit that threw: then `finished` rejects with its error).
   const { finished, close } = loopService(loop, async () => {

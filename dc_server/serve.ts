@@ -14,6 +14,7 @@ import {
   NalLoop,
   type NalLoopEntry,
   type NalSocketError,
+  type NalSocketOwner,
   type RuntimeAdapter,
 } from "../nal/mod.ts";
 import type { DcCache, DcCacheFactory } from "./cache.ts";
@@ -77,6 +78,11 @@ export interface ServeOptions {
    * server starts. @default {what the process umask leaves}
    */
   socketMode?: number;
+  /**
+   * Owner and group of a UNIX socket file (numeric ids), set before the
+   * socket is reachable, as the mode is. @default {the process's}
+   */
+  socketOwner?: NalSocketOwner;
   /**
    * Most clients connected at once (`-maxconns`); over it a new connection
    * is accepted and closed at once. @default {the open-files soft limit
@@ -186,6 +192,7 @@ export async function serve(options: ServeOptions = {}): Promise<Server> {
       adapter: options.adapter,
       onError: options.onAcceptError,
       mode: options.socketMode,
+      owner: options.socketOwner,
     });
   } catch (err) {
     server.close();

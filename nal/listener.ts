@@ -54,6 +54,33 @@ export interface NalListenerOptions {
    * umask leaves}
    */
   mode?: number;
+  /**
+   * Owner and group of a UNIX socket file, as numeric ids (a missing one is
+   * left as the process makes it). Like the mode, they are set in the
+   * private directory before the socket is moved to its path, so that it
+   * is never reachable as another owner's.
+   */
+  owner?: NalSocketOwner;
+}
+
+/**
+ * Owner and group to give a UNIX socket file (see
+ * {@linkcode NalListenerOptions.owner}).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { NalListener, type NalSocketOwner } from "@distcache/distcache/nal";
+ *
+ * const owner: NalSocketOwner = { gid: 0 };
+ * assert.ok(new NalListener({ owner, mode: 0o660 }) instanceof NalListener);
+ * ```
+ */
+export interface NalSocketOwner {
+  /** The owner's uid. */
+  uid?: number;
+  /** The group's gid. */
+  gid?: number;
 }
 
 // Accepted connections wait here, already reading, until accept() takes
@@ -110,6 +137,7 @@ export class NalListener {
   readonly #adapter: RuntimeAdapter;
   readonly #onError: ((error: NalSocketError) => void) | undefined;
   readonly #mode: number | undefined;
+  readonly #owner: NalSocketOwner | undefined;
   #address = "";
   /** Why the last `create` failed, if it did. */
   error: NalSocketError | null = null;
@@ -118,8 +146,9 @@ export class NalListener {
    * Makes an idle listener; `create` makes it listen.
    *
    * @param options Which socket adapter to use, where accept failures are
-   *   reported, the mode of a UNIX socket file.
-   * @throws {NalOptionError} for a mode with bits beyond 0o777.
+   *   reported, the mode and owner of a UNIX socket file.
+   * @throws {NalOptionError} for a mode with bits beyond 0o777, or an id
+   *   that is not a non-negative integer.
    */
   constructor(options: NalListenerOptions = {}) {
     const mode = options.mode;
@@ -133,9 +162,21 @@ export class NalListener {
         }: only permission bits, 0 to 0o777`,
       );
     }
+    for (const key of ["uid", "gid"] as const) {
+      const id = options.owner?.[key];
+      if (id !== undefined && !(Number.isSafeInteger(id) && id >= 0)) {
+        throw new NalOptionError(
+          `invalid socket ${key} ${String(id)}: a non-negative integer`,
+        );
+      }
+    }
     this.#adapter = options.adapter ?? defaultAdapter();
     this.#onError = options.onError;
     this.#mode = mode;
+    this.#owner = options.owner?.uid === undefined &&
+        options.owner?.gid === undefined
+      ? undefined
+      : options.owner;
   }
 
   /**
@@ -368,8 +409,8 @@ export class NalListener {
     return this.closeAndWait();
   }
 
-  // Listens on the core's target. A UNIX socket with a mode is made in a
-  // private directory, given the mode, then renamed to its path.
+  // Listens on the core's target. A UNIX socket with a mode or an owner is
+  // made in a private directory, given them, then renamed to its path.
   async #bind(
     core: ListenerCore,
     reports: NalThrottle<Error>,
@@ -388,7 +429,7 @@ export class NalListener {
     };
     const hooks = { onAcceptError: (err: Error) => reports.note(err) };
     const target = core.target;
-    if (target.kind !== "unix" || this.#mode === undefined) {
+    if (target.kind !== "unix" || !this.#private) {
       return await this.#adapter.listen(target, onAccept, hooks);
     }
     const hidden = privateSocketDir(target.path);
@@ -399,7 +440,7 @@ export class NalListener {
         hooks,
       );
       try {
-        publishSocket(hidden.path, target.path, this.#mode);
+        publishSocket(hidden.path, target.path, this.#mode, this.#owner);
       } catch (err) {
         await runtime.close();
         throw err;
@@ -410,11 +451,16 @@ export class NalListener {
     }
   }
 
+  // Whether a UNIX socket is made in a private directory and moved.
+  get #private(): boolean {
+    return this.#mode !== undefined || this.#owner !== undefined;
+  }
+
   // After a pause (out of descriptors): listen again on the same address,
   // our old socket file replaced.
   async #listenAgain(core: ListenerCore): Promise<void> {
     if (
-      core.unixPath !== null && this.#mode === undefined &&
+      core.unixPath !== null && !this.#private &&
       socketInode(core.unixPath) === core.unixInode
     ) removeFile(core.unixPath);
     const reports = new NalThrottle<Error>(() => {});

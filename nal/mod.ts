@@ -52,7 +52,11 @@ export {
   NalOptionError,
   NalSocketError,
 } from "./errors.ts";
-export { NalListener, type NalListenerOptions } from "./listener.ts";
+export {
+  NalListener,
+  type NalListenerOptions,
+  type NalSocketOwner,
+} from "./listener.ts";
 export {
   availableAdapters,
   bunAdapter,

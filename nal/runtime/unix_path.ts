@@ -157,9 +157,20 @@ export function privateSocketDir(path: string): { dir: string; path: string } {
   return { dir, path: `${dir}/s` };
 }
 
-/** Gives a socket file its mode, then moves it to `to` (replacing it). */
-export function publishSocket(from: string, to: string, mode: number): void {
-  fs.chmodSync(from, mode);
+/**
+ * Gives a socket file its mode and owner (those given), then moves it to
+ * `to` (replacing it).
+ */
+export function publishSocket(
+  from: string,
+  to: string,
+  mode: number | undefined,
+  owner: { uid?: number; gid?: number } | undefined,
+): void {
+  if (mode !== undefined) fs.chmodSync(from, mode);
+  if (owner !== undefined) {
+    fs.chownSync(from, owner.uid ?? -1, owner.gid ?? -1);
+  }
   fs.renameSync(from, to);
 }
 

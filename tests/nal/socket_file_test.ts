@@ -1,6 +1,7 @@
 // A UNIX listener's socket file, over every adapter: the mode asked is the
 // mode it has from the moment it is reachable (no private directory left
-// behind), modes beyond rwx are refused before anything is made, and the
+// behind), and so are the owner and group asked; modes beyond rwx and ids
+// that are not ids are refused before anything is made, and the
 // lock file beside it is held while listening, refused to a second
 // listener, taken over from a dead holder, and removed on close.
 
@@ -33,6 +34,19 @@ describe("socket mode option", () => {
   }
 });
 
+describe("socket owner option", () => {
+  for (const owner of [{ uid: -1 }, { gid: 1.5 }, { uid: NaN }]) {
+    it(`owner ${JSON.stringify(owner)} is refused with NalOptionError`, () => {
+      assert.throws(
+        () => new NalListener({ owner }),
+        (err: unknown) =>
+          err instanceof NalOptionError &&
+          /a non-negative integer/.test(err.message),
+      );
+    });
+  }
+});
+
 for (const adapter of availableAdapters()) {
   describe(`UNIX socket file (${adapter.name})`, () => {
     let dir = "";
@@ -42,6 +56,27 @@ for (const adapter of availableAdapters()) {
       fs.chmodSync(dir, 0o777);
     });
     after(() => removeDir(dir));
+
+    it("owner and group asked are the socket's once it listens", {
+      skip: process.getuid?.() === 0 ? false : "needs root (to chown)",
+    }, async () => {
+      const sock = path.join(dir, "owned");
+      const list = new NalListener({
+        adapter,
+        owner: { uid: 65534, gid: 65534 },
+      });
+      try {
+        assert.ok(await list.create(NalAddress.parse(`UNIX:${sock}`)));
+        const st = fs.lstatSync(sock);
+        assert.deepEqual([st.isSocket(), st.uid, st.gid], [true, 65534, 65534]);
+        assert.deepEqual(
+          fs.readdirSync(dir).filter((f) => f.startsWith(".dc-")),
+          [],
+        );
+      } finally {
+        await list.closeAndWait();
+      }
+    });
 
     for (const mode of [0o600, 0o660, 0o666]) {
       it(`mode 0o${mode.toString(8)} is the socket's mode once it listens, whatever the umask`, async () => {
