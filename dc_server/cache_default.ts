@@ -110,14 +110,15 @@ export class DcCacheRangeError extends DistcacheError {
  * to expire, one by one, until the new session fits.
  *
  * Memory: per session, one record of a 20-byte header, the id and the data,
- * rounded up to a size class (at most 6.25% more), in 16 KiB..1 MiB pages;
+ * rounded up to a size class (at most 7 bytes more up to 1 KiB, then at
+ * most about 3% more), in 16 KiB..1 MiB pages;
  * plus 27..53 bytes of index and expiry heap. Everything grows as sessions
  * arrive, so a large bound costs nothing until it is used. Freed records
  * are reused by later sessions of a similar size, but pages are returned
  * to the system only by {@linkcode DefaultCache.close}. Records may take
  * 32 GiB at most. The byte budget counts ids and data, as `stats().bytes`
  * does, so the memory it allows is `maxBytes` plus, per session, 47..73
- * bytes (record header, index, expiry heap) and up to 6.25% of rounding:
+ * bytes (record header, index, expiry heap) and up to 3% of rounding:
  * within about 10% for sessions of 2 KiB and more, several times the budget
  * for sessions of tens of bytes, which `maxSessions` bounds better.
  *

@@ -11,7 +11,7 @@ export interface DcServerStats {
   /**
    * Bytes of session ids and data stored: what `maxBytes` bounds (the
    * default store's memory is that plus 47..73 bytes a session and up to
-   * 6.25% of rounding).
+   * 7 bytes, or 3% past 1 KiB, of rounding).
    */
   bytes: number;
   /** Operations handled since the last `resetOperations()`. */

@@ -6,6 +6,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { halfSipHash } from "../../dc_server/_halfsiphash.ts";
 import { IdIndex } from "../../dc_server/_id_index.ts";
+import { HEAD_BYTES, pageOf, Slab } from "../../dc_server/_slab.ts";
 
 describe("halfSipHash", () => {
   it("matches the reference HalfSipHash-2-4 vectors (key 00..07, message 00..n-1)", () => {
@@ -90,3 +91,35 @@ function probe(index: IdIndex, hash: number, ref: number): number {
     if (entry === ref + 1) return i;
   }
 }
+
+describe("Slab", () => {
+  // The chunk size of a record of `len` bytes, from two chunks cut one
+  // after the other from a page (null when the second opened a new page).
+  function chunkSize(slab: Slab, len: number): number | null {
+    const a = slab.alloc(len);
+    const b = slab.alloc(len);
+    return pageOf(a) === pageOf(b) ? (b - a) * 8 : null;
+  }
+
+  it("rounds a record up by at most 7 bytes up to 1 KiB, then by about 3% at most", () => {
+    const max = HEAD_BYTES + 64 + 32768;
+    const slab = new Slab(max);
+    const lens = [
+      ...Array.from({ length: 4096 }, (_, i) => i + 1),
+      ...Array.from({ length: 28 }, (_, i) => 4096 + i * 997),
+      max,
+    ];
+    let checked = 0;
+    for (const len of lens) {
+      const size = chunkSize(slab, len);
+      if (size === null) continue;
+      checked++;
+      assert.ok(size >= len, `${len} bytes in a chunk of ${size}`);
+      const most = len <= 1024 ? len + 7 : Math.ceil(len * 1.032) + 8;
+      assert.ok(size <= most, `${len} bytes in a chunk of ${size}`);
+    }
+    assert.ok(checked > 4000, `${checked} sizes checked`);
+    // The session of the benchmarks: a 16-byte id and 512 bytes of data.
+    assert.equal(chunkSize(new Slab(max), HEAD_BYTES + 16 + 512), 552);
+  });
+});
