@@ -15,6 +15,12 @@ import {
 } from "@distcache/distcache/dc_client";
 import { type FlagSpec, parseFlags, usage, UsageError } from "./flags.ts";
 import {
+  MONITOR_FLAGS,
+  openServiceLog,
+  serviceRegistry,
+  startStats,
+} from "./monitor.ts";
+import {
   daemonize,
   isDaemonChild,
   prepareService,
@@ -81,6 +87,7 @@ export const CLIENT_FLAGS: FlagSpec[] = [
   },
   MIN_TIMEOUT_FLAG,
   MAXCONNS_FLAG,
+  ...MONITOR_FLAGS,
   ...DAEMON_FLAGS,
   ...CLIENT_STORE_FLAGS,
 ];
@@ -117,39 +124,67 @@ export async function runClient(args: readonly string[]): Promise<number> {
     throw new UsageError("flag -server (or -connect) or -store is required");
   }
   if (flags.daemon && !isDaemonChild()) {
-    return await daemonize(["client", ...args]);
+    return await daemonize(["client", ...args], {
+      keepStderr: flags.syslog === true,
+    });
   }
-  const quiet = flags.daemon === true;
-  const log = quiet ? () => {} : (msg: string) => console.error(msg);
-  const listen = (flags.listen as string | undefined) ??
-    DC_PROXY_DEFAULT_ADDRESS;
-  const plan = prepareService(flags, listen);
-  const server = flags.server as string;
-  const link = new DcServerLink(server, {
-    retryMs: flags.retry as number | undefined,
-    timeoutMs: flags.timeout as number | undefined,
-    pipeline: flags.pipeline as number | undefined,
-  });
-  link.addEventListener("lost", (e) => {
-    log(`lost the server ${server}: ${e.reason.message}`);
-  });
-  link.addEventListener("back", () => log(`connected to the server ${server}`));
-  const dropped = protocolErrorLog(quiet);
-  const proxy = await startProxy({
-    listen,
-    upstream: link,
-    idleMs: flags.idle as number | undefined,
-    minTimeoutMs: flags["min-timeout"] as number | undefined,
-    onClientError: (err) => dropped.note({ err, listener: listen, peer: "" }),
-    onAcceptError: (err) => log(err.message),
-    socketMode: plan.socket.mode,
-    socketOwner: plan.socket.owner,
-    maxConnections: flags.maxconns as number | undefined,
-    onRefused: refusedLog(quiet),
-  });
-  return await superviseService(proxy, {
-    plan,
-    name: "distcache client",
-    banner: `distcache client listening on ${proxy.addr}, server ${server}`,
-  });
+  const log = openServiceLog(flags);
+  try {
+    const listen = (flags.listen as string | undefined) ??
+      DC_PROXY_DEFAULT_ADDRESS;
+    const plan = prepareService(flags, listen);
+    const server = flags.server as string;
+    const link = new DcServerLink(server, {
+      retryMs: flags.retry as number | undefined,
+      timeoutMs: flags.timeout as number | undefined,
+      pipeline: flags.pipeline as number | undefined,
+    });
+    link.addEventListener("lost", (e) => {
+      log.warn(`lost the server ${server}: ${e.reason.message}`);
+    });
+    link.addEventListener(
+      "back",
+      () => log.info(`connected to the server ${server}`),
+    );
+    const dropped = protocolErrorLog(log);
+    const proxy = await startProxy({
+      listen,
+      upstream: link,
+      idleMs: flags.idle as number | undefined,
+      minTimeoutMs: flags["min-timeout"] as number | undefined,
+      onClientError: (err) => dropped.note({ err, listener: listen, peer: "" }),
+      onAcceptError: (err) => log.error(err.message),
+      socketMode: plan.socket.mode,
+      socketOwner: plan.socket.owner,
+      maxConnections: flags.maxconns as number | undefined,
+      onRefused: refusedLog(log),
+    });
+    const registry = serviceRegistry("proxy", (r) =>
+      r.gauge(
+        "distcache_server_up",
+        "Whether the link to the cache server is up (1) or down (0).",
+        () => proxy.serverUp() ? 1 : 0,
+      ));
+    let http;
+    try {
+      http = await startStats(flags, registry);
+    } catch (err) {
+      await proxy.close();
+      throw err;
+    }
+    try {
+      return await superviseService(proxy, {
+        plan,
+        log,
+        name: "distcache client",
+        banner: `distcache client listening on ${proxy.addr}, server ${server}${
+          http === null ? "" : `, stats: ${http.addr}`
+        }`,
+      });
+    } finally {
+      await http?.close();
+    }
+  } finally {
+    log.close();
+  }
 }

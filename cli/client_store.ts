@@ -9,7 +9,7 @@
  * @module
  */
 
-import { serve } from "@distcache/distcache/dc_server";
+import { registerServerMetrics, serve } from "@distcache/distcache/dc_server";
 import { type FlagSpec, type FlagValues, UsageError } from "./flags.ts";
 import {
   daemonize,
@@ -17,6 +17,7 @@ import {
   prepareService,
   superviseService,
 } from "./ops.ts";
+import { openServiceLog, serviceRegistry, startStats } from "./monitor.ts";
 import { protocolErrorLog, refusedLog } from "./server.ts";
 import { openStore, STORE_FLAGS } from "./store.ts";
 
@@ -81,37 +82,60 @@ export async function runStoreClient(
     }
   }
   if (flags.daemon && !isDaemonChild()) {
-    return await daemonize(["client", ...args]);
+    return await daemonize(["client", ...args], {
+      keepStderr: flags.syslog === true,
+    });
   }
-  const quiet = flags.daemon === true;
-  const listen = (flags.listen as string | undefined) ?? defaultListen;
-  const plan = prepareService(flags, listen);
-  // A failed serve() closes the store it was given.
-  const store = (await openStore(flags, (text) => {
-    if (!quiet) console.error(`distcache client: ${text}`);
-  }))!;
-  const dropped = protocolErrorLog(quiet);
-  const minTimeoutMs = flags["min-timeout"] as number | undefined;
-  const proxy = await serve({
-    cache: store.cache,
-    listen,
-    minTimeoutMs,
-    idleTimeoutMs: flags.idle as number | undefined,
-    socketMode: plan.socket.mode,
-    socketOwner: plan.socket.owner,
-    maxConnections: flags.maxconns as number | undefined,
-    onRefused: refusedLog(quiet),
-    onClientError: (err, where) => dropped.note({ err, ...where }),
-    onAcceptError: (err) => {
-      if (!quiet) console.error(err.message);
-    },
-  });
-  return await superviseService(proxy, {
-    plan,
-    name: "distcache client",
-    banner:
-      `distcache client listening on ${proxy.addr} (store: ${store.address}${
-        minTimeoutMs ? `, min-timeout: ${minTimeoutMs} ms` : ""
-      })`,
-  });
+  const log = openServiceLog(flags);
+  try {
+    const listen = (flags.listen as string | undefined) ?? defaultListen;
+    const plan = prepareService(flags, listen);
+    // A failed serve() closes the store it was given.
+    const store = (await openStore(
+      flags,
+      (text) => log.warn(`distcache client: ${text}`),
+    ))!;
+    const dropped = protocolErrorLog(log);
+    const minTimeoutMs = flags["min-timeout"] as number | undefined;
+    const proxy = await serve({
+      cache: store.cache,
+      listen,
+      minTimeoutMs,
+      idleTimeoutMs: flags.idle as number | undefined,
+      socketMode: plan.socket.mode,
+      socketOwner: plan.socket.owner,
+      maxConnections: flags.maxconns as number | undefined,
+      onRefused: refusedLog(log),
+      onClientError: (err, where) => dropped.note({ err, ...where }),
+      onAcceptError: (err) => log.error(err.message),
+    });
+    // The figures of the server engine it runs: operations by result,
+    // connections, store errors.
+    const registry = serviceRegistry(
+      "proxy",
+      (r) => registerServerMetrics(r, proxy),
+    );
+    let http;
+    try {
+      http = await startStats(flags, registry);
+    } catch (err) {
+      await proxy.close();
+      throw err;
+    }
+    try {
+      return await superviseService(proxy, {
+        plan,
+        log,
+        name: "distcache client",
+        banner:
+          `distcache client listening on ${proxy.addr} (store: ${store.address}${
+            minTimeoutMs ? `, min-timeout: ${minTimeoutMs} ms` : ""
+          }${http === null ? "" : `, stats: ${http.addr}`})`,
+      });
+    } finally {
+      await http?.close();
+    }
+  } finally {
+    log.close();
+  }
 }

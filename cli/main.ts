@@ -4,7 +4,8 @@
  * - `server`: the cache server (the C `dc_server`);
  * - `client`: the local proxy applications talk to (the C `dc_client`);
  * - `snoop`: a transparent proxy that prints the traffic (the C `dc_snoop`);
- * - `test`: a correctness and load tester (the C `dc_test`).
+ * - `test`: a correctness and load tester (the C `dc_test`);
+ * - `stats`: the figures of a running server or proxy (`-stats ADDR`).
  *
  * ```sh
  * deno run -A jsr:@distcache/cli server -listen IP:9001 -sessions 100000
@@ -26,6 +27,7 @@ import { closeInspectorSignal } from "./no_inspector.ts";
 import { VERSION } from "./version.ts";
 import { runServer } from "./server.ts";
 import { runSnoop } from "./snoop.ts";
+import { runStats } from "./stats.ts";
 import { runTest } from "./test.ts";
 
 const COMMANDS: Record<string, (args: readonly string[]) => Promise<number>> = {
@@ -33,6 +35,7 @@ const COMMANDS: Record<string, (args: readonly string[]) => Promise<number>> = {
   client: runClient,
   snoop: runSnoop,
   test: runTest,
+  stats: runStats,
 };
 
 // The tools that run for long and serve others: never with a debugger
@@ -46,6 +49,7 @@ commands:
   client   run the local proxy that applications connect to
   snoop    relay traffic between clients and a server, printing each command
   test     check a server or proxy with random operations, and measure it
+  stats    print the figures of a server or proxy started with -stats ADDR
 
 Run "distcache <command> -h" for the flags of a command;
 "distcache --version" prints the version.`;
@@ -85,7 +89,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   const run = COMMANDS[command];
   if (run === undefined) {
     console.error(
-      `distcache: unknown command "${command}" (server, client, snoop or test)`,
+      `distcache: unknown command "${command}" (server, client, snoop, test or stats)`,
     );
     return 1;
   }

@@ -10,6 +10,7 @@ import { spawn } from "node:child_process";
 import * as path from "node:path";
 import process from "node:process";
 import { type FlagValues, UsageError } from "./flags.ts";
+import { consoleLog, type Log } from "./log.ts";
 import { claimPidfile, type Pidfile } from "./pidfile.ts";
 import { selfCommand } from "./self.ts";
 import {
@@ -34,13 +35,17 @@ export function isDaemonChild(): boolean {
  * Detaches: starts this same tool (`args` begins with its name) again in the background (without
  * `-daemon`'s wait), and resolves with the exit code for the foreground
  * process: 0 once the background copy says it is serving, 1 if it failed
- * (its error is repeated on stderr).
+ * (its error is repeated on stderr). With `keepStderr` (`-syslog`), the
+ * background copy writes to this process's stderr, for good.
  */
-export function daemonize(args: readonly string[]): Promise<number> {
+export function daemonize(
+  args: readonly string[],
+  options: { keepStderr?: boolean } = {},
+): Promise<number> {
   const self = selfCommand();
   const child = spawn(self.command, [...self.args, ...args], {
     detached: true,
-    stdio: ["ignore", "pipe", "pipe"],
+    stdio: ["ignore", "pipe", options.keepStderr ? "inherit" : "pipe"],
     env: { ...process.env, [DAEMON_ENV]: "1" },
   });
   return new Promise((resolve) => {
@@ -201,13 +206,17 @@ export function prepareService(
 export interface SuperviseOptions {
   /** What {@linkcode prepareService} made of the flags. */
   plan: ServicePlan;
-  /** Line printed once serving (foreground only). */
+  /** Line logged once serving. */
   banner: string;
-  /** Name printed with "stopped" after a clean shutdown (foreground only). */
+  /** Name logged with "stopped" after a clean shutdown. */
   name: string;
+  /** Where messages go. @default {consoleLog()} */
+  log?: Log;
+  /** Milliseconds between `tick` calls. @default {1000} */
+  tickMs?: number;
   /** Also stop on SIGUSR1/SIGUSR2 (otherwise they are ignored). */
   killable?: boolean;
-  /** Called once a second in the foreground (the server's stats line). */
+  /** Called every `tickMs` (the server's stats line). */
   tick?: () => void;
 }
 
@@ -221,10 +230,11 @@ export async function superviseService(
   opts: SuperviseOptions,
 ): Promise<number> {
   const { plan } = opts;
+  const log = opts.log ?? consoleLog();
   try {
     const unix = service.addr.startsWith("UNIX:");
     if (plan.user !== null) {
-      warnLeftBehind(plan.user, [
+      warnLeftBehind(plan.user, log, [
         ...(unix ? [service.addr.slice(5)] : []),
         ...(plan.pidfile === null ? [] : [plan.pidfile.path]),
       ]);
@@ -243,27 +253,32 @@ export async function superviseService(
   const stopSignals = opts.killable
     ? onSignals(["SIGINT", "SIGTERM", ...usr], [], stop)
     : onSignals(["SIGINT", "SIGTERM"], usr, stop);
-  if (isDaemonChild()) {
-    signalDaemonReady();
-  } else {
-    console.log(opts.banner);
-    if (opts.tick !== undefined) timer = setInterval(opts.tick, 1000);
+  // Banner first: once the -daemon parent hears "ready" and exits, its
+  // caller may look in the log.
+  log.info(opts.banner);
+  if (isDaemonChild()) signalDaemonReady();
+  if (opts.tick !== undefined) {
+    timer = setInterval(opts.tick, opts.tickMs ?? 1000);
   }
   await service.finished;
   clearInterval(timer);
   stopSignals();
   plan.pidfile?.release();
-  if (!isDaemonChild()) console.log(`${opts.name} stopped`);
+  log.info(`${opts.name} stopped`);
   return 0;
 }
 
 // Says, before switching user, which files the user will not be able to
 // remove at exit (a directory it cannot write); they are left behind, and
 // the next start replaces them.
-function warnLeftBehind(user: Credentials, files: string[]): void {
+function warnLeftBehind(
+  user: Credentials,
+  log: Log,
+  files: string[],
+): void {
   for (const file of files) {
     if (!canRemove(file, user)) {
-      console.error(
+      log.warn(
         `warning: as user "${user.name}" this process cannot remove ${file} ` +
           `at exit (${path.dirname(file)} is not writable by that user); ` +
           `it will be left behind`,

@@ -8,14 +8,29 @@ import {
   DEFAULT_SERVER_ADDRESS,
   DEFAULT_SESSIONS,
   MIN_MAX_BYTES,
+  registerServerMetrics,
   serve,
 } from "@distcache/distcache/dc_server";
 import {
   defaultMaxConnections,
   type DistcacheError,
+  type NalHttpServer,
   NalThrottle,
 } from "@distcache/distcache/nal";
-import { type FlagSpec, parseFlags, usage, UsageError } from "./flags.ts";
+import {
+  type FlagSpec,
+  type FlagValues,
+  parseFlags,
+  usage,
+  UsageError,
+} from "./flags.ts";
+import type { Log } from "./log.ts";
+import {
+  MONITOR_FLAGS,
+  openServiceLog,
+  serviceRegistry,
+  startStats,
+} from "./monitor.ts";
 import {
   daemonize,
   isDaemonChild,
@@ -142,11 +157,10 @@ export const MAXCONNS_FLAG: FlagSpec = {
  * over `-maxconns` (nothing under `-daemon`).
  */
 export function refusedLog(
-  quiet: boolean,
+  log: Log,
 ): (count: number, max: number) => void {
   return (count, max) => {
-    if (quiet) return;
-    console.error(
+    log.warn(
       `refused ${count} connection${
         count === 1 ? "" : "s"
       } over -maxconns ${max}`,
@@ -192,8 +206,23 @@ export const SERVER_FLAGS: FlagSpec[] = [
     kind: "int",
     arg: "<num>",
     min: 1,
-    help: "print a stats line every <num> operations (at most once a second)",
+    help:
+      "print a stats line every <num> operations (at most once an interval)",
   },
+  {
+    name: "stats-interval",
+    kind: "int",
+    arg: "<secs>",
+    min: 1,
+    max: 86400,
+    help: "seconds between stats lines (default 1)",
+  },
+  {
+    name: "quiet",
+    kind: "bool",
+    help: "print no stats line",
+  },
+  ...MONITOR_FLAGS,
   ...DAEMON_FLAGS,
   {
     name: "killable",
@@ -209,12 +238,11 @@ export const SERVER_FLAGS: FlagSpec[] = [
  * -store`; nothing under `-daemon`).
  */
 export function protocolErrorLog(
-  quiet: boolean,
+  log: Log,
 ): NalThrottle<{ err: DistcacheError; listener: string; peer: string }> {
   return new NalThrottle((count, last) => {
-    if (quiet) return;
     const from = last.peer === "" ? "" : ` from ${last.peer}`;
-    console.error(
+    log.warn(
       count === 1
         ? `dropped a client of ${last.listener}${from}: ${last.err.message}`
         : `dropped ${count} more clients of ${last.listener} for protocol errors (the last${from}: ${last.err.message})`,
@@ -224,7 +252,8 @@ export function protocolErrorLog(
 
 const SUMMARY =
   "Runs a distcache cache server. Without -progress it prints a stats line\n" +
-  "at most once a second while there is activity.";
+  "at most once a second (-stats-interval) while there is activity; -quiet\n" +
+  "turns it off. A -daemon prints nothing unless given -log or -syslog.";
 
 /**
  * Runs `distcache server` with its arguments; resolves with the exit code.
@@ -246,9 +275,20 @@ export async function runServer(args: readonly string[]): Promise<number> {
     return 0;
   }
   if (flags.daemon && !isDaemonChild()) {
-    return await daemonize(["server", ...args]);
+    return await daemonize(["server", ...args], {
+      keepStderr: flags.syslog === true,
+    });
   }
-  const quiet = flags.daemon === true;
+  const log = openServiceLog(flags);
+  try {
+    return await runServing(flags, log);
+  } finally {
+    log.close();
+  }
+}
+
+async function runServing(flags: FlagValues, log: Log): Promise<number> {
+  const sessions = (flags.sessions as number | undefined) ?? DEFAULT_SESSIONS;
   const maxBytes = flags.maxbytes === undefined
     ? undefined
     : parseByteCount(flags.maxbytes as string);
@@ -262,44 +302,61 @@ export async function runServer(args: readonly string[]): Promise<number> {
   const listen = (flags.listen as string | undefined) ??
     DEFAULT_SERVER_ADDRESS;
   const plan = prepareService(flags, listen);
-  const store = await openStore(flags, (text) => {
-    if (!quiet) console.error(`distcache server: ${text}`);
-  });
-  const dropped = protocolErrorLog(quiet);
+  const store = await openStore(
+    flags,
+    (text) => log.warn(`distcache server: ${text}`),
+  );
+  const dropped = protocolErrorLog(log);
   const server = await serve({
     cache: store?.cache,
     listen,
-    sessions: (flags.sessions as number | undefined) ?? DEFAULT_SESSIONS,
+    sessions,
     maxBytes,
     minTimeoutMs: flags["min-timeout"] as number | undefined,
     onClientError: (err, where) => dropped.note({ err, ...where }),
-    onAcceptError: (err) => {
-      if (!quiet) console.error(err.message);
-    },
+    onAcceptError: (err) => log.error(err.message),
     socketMode: plan.socket.mode,
     socketOwner: plan.socket.owner,
     maxConnections: flags.maxconns as number | undefined,
-    onRefused: refusedLog(quiet),
+    onRefused: refusedLog(log),
     idleTimeoutMs: flags["idle-timeout"] as number | undefined,
   });
+  const registry = serviceRegistry(
+    "server",
+    (r) =>
+      registerServerMetrics(
+        r,
+        server,
+        store === null ? { sessions, maxBytes } : {},
+      ),
+  );
+  let http: NalHttpServer | null;
+  try {
+    http = await startStats(flags, registry);
+  } catch (err) {
+    await server.close();
+    throw err;
+  }
   const line = new StatsLine((flags.progress as number | undefined) ?? 0);
-  return await superviseService(server, {
-    plan,
-    name: "distcache server",
-    banner: `distcache server listening on ${server.addr} (${
-      store !== null
-        ? `store: ${store.address}`
-        : `sessions: ${
-          (flags.sessions as number | undefined) ?? DEFAULT_SESSIONS
-        }`
-    }${maxBytes === undefined ? "" : `, maxbytes: ${maxBytes}`}${
-      flags["min-timeout"] ? `, min-timeout: ${flags["min-timeout"]} ms` : ""
-    })`,
-    killable: flags.killable === true,
-    tick: () => {
-      const s = server.stats();
-      const text = line.next(s.operations, s.items);
-      if (text !== null) console.log(text);
-    },
-  });
+  try {
+    return await superviseService(server, {
+      log,
+      plan,
+      name: "distcache server",
+      banner: `distcache server listening on ${server.addr} (${
+        store !== null ? `store: ${store.address}` : `sessions: ${sessions}`
+      }${maxBytes === undefined ? "" : `, maxbytes: ${maxBytes}`}${
+        flags["min-timeout"] ? `, min-timeout: ${flags["min-timeout"]} ms` : ""
+      }${http === null ? "" : `, stats: ${http.addr}`})`,
+      killable: flags.killable === true,
+      tickMs: ((flags["stats-interval"] as number | undefined) ?? 1) * 1000,
+      tick: flags.quiet ? undefined : () => {
+        const s = server.stats();
+        const text = line.next(s.operations, s.items);
+        if (text !== null) log.info(text);
+      },
+    });
+  } finally {
+    await http?.close();
+  }
 }

@@ -37,6 +37,15 @@ export {
 } from "./cache_default.ts";
 export { DcOptionError } from "./errors.ts";
 export {
+  DcMetricError,
+  type MetricDefinition,
+  type MetricFamily,
+  type MetricLabels,
+  type MetricSample,
+  MetricsRegistry,
+  type MetricType,
+} from "./metrics.ts";
+export {
   type ClientWhere,
   DEFAULT_SERVER_ADDRESS,
   DEFAULT_SESSIONS,
@@ -52,4 +61,18 @@ export {
   DcServerClient,
   type DcServerOptions,
 } from "./server.ts";
+export {
+  registerServerMetrics,
+  registerServiceMetrics,
+  type ServerLimits,
+  type ServiceInfo,
+  type StatsSource,
+} from "./server_metrics.ts";
 export type { DcServerStats } from "./stats.ts";
+export {
+  PROMETHEUS_CONTENT_TYPE,
+  serveStats,
+  type ServeStatsOptions,
+  type StatsDocument,
+  statsReply,
+} from "./stats_endpoint.ts";

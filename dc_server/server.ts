@@ -56,6 +56,8 @@ const RESPONSE_BYTE: Uint8Array[] = [];
 function codeBytes(code: number): Uint8Array {
   return RESPONSE_BYTE[code] ??= new Uint8Array([code]);
 }
+const OK = codeBytes(DcErr.OK);
+const NOTOK = codeBytes(DcErr.NOTOK);
 
 // Marks a request after which the client must be dropped (an ADD payload
 // too short to hold its header, as the C server does).
@@ -312,22 +314,32 @@ export class DcServer {
    */
   stats(now: number = Date.now()): DcServerStats {
     const c = this.#counters;
-    const cache = this.#cache.stats?.();
+    // Counting purges expired sessions first: read the store's figures
+    // after, so that bytes and expirations agree with the count.
     const items = this.#cache.numItems(now);
     // A store that counts later (Redis) reports its last count; a failed
     // count must not become an unhandled rejection.
     if (items instanceof Promise) items.catch(() => {});
+    const cache = this.#cache.stats?.();
     return {
       items: typeof items === "number" ? items : cache?.items ?? 0,
       bytes: cache?.bytes ?? 0,
       operations: c.operations,
       adds: c.adds,
+      stored: c.stored,
       gets: c.gets,
       hits: c.hits,
       misses: c.misses,
       removes: c.removes,
+      removed: c.removed,
+      removeMisses: c.removeMisses,
       haves: c.haves,
+      haveHits: c.haveHits,
+      haveMisses: c.haveMisses,
       addErrors: c.addErrors,
+      addErrorsByCode: Object.fromEntries(
+        c.addErrorCodes.map((n, i) => [DcAddErr.CORRUPT + i, n]),
+      ),
       connections: this.#clients.size,
       connectionsTotal: c.connectionsTotal,
       protocolErrors: c.protocolErrors,
@@ -516,6 +528,9 @@ export class DcServer {
     const plug = client.plug;
     if (answer === DROP) {
       plug.rollback();
+      // An unknown command or an ADD too short for its header: the plug
+      // saw a well-formed frame, so it recorded no error of its own.
+      if (plug.error === null) this.#counters.protocolErrors++;
       this.#drop(client);
       return false;
     }
@@ -630,10 +645,15 @@ export class DcServer {
       }
       case DcCmd.REMOVE:
         c.removes++;
-        return this.#settle(client, req, cache.remove(now, payload), okOrNot);
+        return this.#settle(
+          client,
+          req,
+          cache.remove(now, payload),
+          this.#removed,
+        );
       case DcCmd.HAVE:
         c.haves++;
-        return this.#settle(client, req, cache.have(now, payload), okOrNot);
+        return this.#settle(client, req, cache.have(now, payload), this.#had);
       default:
         return DROP;
     }
@@ -650,29 +670,11 @@ export class DcServer {
     const add = decodeAddPayload(payload, this.#addFields);
     if (add === null) return DROP;
     const code = addPayloadError(add);
-    if (code !== null) {
-      this.#counters.addErrors++;
-      return codeBytes(code);
-    }
+    if (code !== null) return this.#refused(code);
     const lifetime = clampTimeout(add.timeoutMs, this.#minTimeoutMs);
     const stored = this.#cache.add(now, lifetime, add.id, add.data);
     return this.#settle(client, req, stored, this.#stored);
   }
-
-  readonly #gotData = (data: Uint8Array | null): Answer => {
-    if (data === null) {
-      this.#counters.misses++;
-      return codeBytes(DcErr.NOTOK);
-    }
-    this.#counters.hits++;
-    return data;
-  };
-
-  readonly #stored = (stored: boolean): Answer => {
-    if (stored) return codeBytes(DcErr.OK);
-    this.#counters.addErrors++;
-    return codeBytes(DcAddErr.MATCHING_SESSION);
-  };
 
   // Applies `answer` now for a plain value (the hot path allocates no
   // promise), later for a promise.
@@ -686,6 +688,39 @@ export class DcServer {
       ? this.#later(client, req, value, answer)
       : answer(value);
   }
+
+  #refused(code: number): Uint8Array {
+    const c = this.#counters;
+    c.addErrors++;
+    c.addErrorCodes[code - DcAddErr.CORRUPT]++;
+    return codeBytes(code);
+  }
+
+  // The answers of a store's outcome, counted by result; made once, so
+  // that the per-request path allocates no closure.
+  readonly #stored = (stored: boolean): Uint8Array => {
+    if (!stored) return this.#refused(DcAddErr.MATCHING_SESSION);
+    this.#counters.stored++;
+    return OK;
+  };
+  readonly #gotData = (data: Uint8Array | null): Uint8Array => {
+    if (data === null) {
+      this.#counters.misses++;
+      return NOTOK;
+    }
+    this.#counters.hits++;
+    return data;
+  };
+  readonly #removed = (removed: boolean): Uint8Array => {
+    if (removed) this.#counters.removed++;
+    else this.#counters.removeMisses++;
+    return removed ? OK : NOTOK;
+  };
+  readonly #had = (found: boolean): Uint8Array => {
+    if (found) this.#counters.haveHits++;
+    else this.#counters.haveMisses++;
+    return found ? OK : NOTOK;
+  };
 }
 
 // Whether a client stays after its plug's io(): alive, or its peer ended
@@ -695,8 +730,4 @@ function stays(client: DcServerClient, alive: boolean): boolean {
   return alive ||
     (client.inFlight > 0 && client.plug.error === null &&
       client.conn.peerEnded());
-}
-
-function okOrNot(yes: boolean): Uint8Array {
-  return codeBytes(yes ? DcErr.OK : DcErr.NOTOK);
 }

@@ -16,8 +16,10 @@ export interface DcServerStats {
   bytes: number;
   /** Operations handled since the last `resetOperations()`. */
   operations: number;
-  /** ADD requests, by outcome. */
+  /** ADD requests. */
   adds: number;
+  /** ADDs that stored their session. */
+  stored: number;
   /** GET requests. */
   gets: number;
   /** GETs that found their session. */
@@ -26,15 +28,31 @@ export interface DcServerStats {
   misses: number;
   /** REMOVE requests. */
   removes: number;
+  /** REMOVEs that removed a session. */
+  removed: number;
+  /** REMOVEs that found none. */
+  removeMisses: number;
   /** HAVE requests. */
   haves: number;
+  /** HAVEs that found their session. */
+  haveHits: number;
+  /** HAVEs that did not. */
+  haveMisses: number;
   /** ADDs refused (error codes 100..104). */
   addErrors: number;
+  /**
+   * ADDs refused, by `DC_ADD_ERR_*` code: `{ 100: n, 101: n, ... }`, every
+   * code present.
+   */
+  addErrorsByCode: Record<number, number>;
   /** Clients connected now. */
   connections: number;
   /** Clients accepted since start. */
   connectionsTotal: number;
-  /** Clients dropped for a corrupt stream or a wrong protocol version. */
+  /**
+   * Clients dropped for breaking the protocol: a corrupt stream, a wrong
+   * protocol version, an unknown command, an ADD too short for its header.
+   */
   protocolErrors: number;
   /**
    * Requests answered `DC_ERR_DISCONNECTED` because the store failed them
@@ -51,12 +69,19 @@ export interface DcServerStats {
 export class OperationCounters {
   operations = 0;
   adds = 0;
+  stored = 0;
   gets = 0;
   hits = 0;
   misses = 0;
   removes = 0;
+  removed = 0;
+  removeMisses = 0;
   haves = 0;
+  haveHits = 0;
+  haveMisses = 0;
   addErrors = 0;
+  // By code less DC_ADD_ERR_CORRUPT (100): 100..104.
+  readonly addErrorCodes: number[] = [0, 0, 0, 0, 0];
   connectionsTotal = 0;
   protocolErrors = 0;
   storeErrors = 0;

@@ -206,7 +206,11 @@ export class NalListener {
       const taken = this.#lockUnixPath(target.path, addr);
       if (!taken.held) return false;
       lock = taken;
-      const problem = await this.#prepareUnixPath(target.path, addr);
+      const problem = await prepareUnixPath(
+        this.#adapter,
+        target.path,
+        String(addr),
+      );
       if (problem !== null) {
         lock.release();
         this.error = problem;
@@ -495,29 +499,6 @@ export class NalListener {
     return taken;
   }
 
-  async #prepareUnixPath(
-    path: string,
-    addr: NalAddress,
-  ): Promise<NalSocketError | null> {
-    const kind = pathKind(path);
-    if (kind === "other") {
-      return new NalSocketError(
-        "ERR_ADDRESS_IN_USE",
-        `cannot listen on "${addr}": the path exists and is not a socket`,
-      );
-    }
-    if (kind === "socket") {
-      if (await answers(this.#adapter, { kind: "unix", path })) {
-        return new NalSocketError(
-          "ERR_ADDRESS_IN_USE",
-          `cannot listen on "${addr}": a live server answers on that socket`,
-        );
-      }
-      removeFile(path);
-    }
-    return null;
-  }
-
   #fail(code: string, message: string, cause?: unknown): false {
     this.error = new NalSocketError(
       code,
@@ -526,6 +507,37 @@ export class NalListener {
     );
     return false;
   }
+}
+
+/**
+ * Readies a UNIX path whose directory exists to be listened on: a stale
+ * socket file is removed; a live server's socket or any other file is
+ * refused. Shared by every listener nal makes (sockets, HTTP).
+ *
+ * @returns The reason it cannot be listened on, or null.
+ */
+export async function prepareUnixPath(
+  adapter: RuntimeAdapter,
+  path: string,
+  addr: string,
+): Promise<NalSocketError | null> {
+  const kind = pathKind(path);
+  if (kind === "other") {
+    return new NalSocketError(
+      "ERR_ADDRESS_IN_USE",
+      `cannot listen on "${addr}": the path exists and is not a socket`,
+    );
+  }
+  if (kind === "socket") {
+    if (await answers(adapter, { kind: "unix", path })) {
+      return new NalSocketError(
+        "ERR_ADDRESS_IN_USE",
+        `cannot listen on "${addr}": a live server answers on that socket`,
+      );
+    }
+    removeFile(path);
+  }
+  return null;
 }
 
 // Only an idle connection may receive an accepted socket: one with a socket

@@ -52,6 +52,7 @@ export {
   NalOptionError,
   NalSocketError,
 } from "./errors.ts";
+export { nalHttpGet, type NalHttpOptions, NalHttpServer } from "./http.ts";
 export {
   NalListener,
   type NalListenerOptions,
@@ -73,7 +74,21 @@ export {
   type SocketSink,
   type SocketTarget,
 } from "./runtime/mod.ts";
+export {
+  availableHttpAdapters,
+  bunHttpAdapter,
+  defaultHttpAdapter,
+  denoHttpAdapter,
+  type HttpAdapter,
+  type HttpAnswer,
+  type HttpHandler,
+  type HttpReply,
+  type HttpRequestHead,
+  nodeHttpAdapter,
+  type RuntimeHttpServer,
+} from "./runtime/http.ts";
 export { currentPid } from "./runtime/process.ts";
+export { DISTCACHE_VERSION } from "./version.ts";
 export {
   NAL_SELECT_FLAG_READ,
   NAL_SELECT_FLAG_RW,

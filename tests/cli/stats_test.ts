@@ -1,0 +1,388 @@
+// Observability as an operator meets it, with real processes under the
+// runtime that runs this test: a server and a proxy started with -stats,
+// scraped with fetch(); `distcache stats` printing the same figures; where
+// the messages go (-log in -daemon mode, -syslog, -quiet).
+
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import process from "node:process";
+import { DC_CTX_FLAG_PERSISTENT, DcCtx } from "../../dc_client/mod.ts";
+import { DISTCACHE_VERSION } from "../../nal/mod.ts";
+import { spawn } from "node:child_process";
+import {
+  cliCommand,
+  CliProcess,
+  CliSandbox,
+  LISTENING,
+  runCli,
+} from "../_cli.ts";
+import { alive } from "../_proc.ts";
+import {
+  expectOneOperation,
+  operationSeries,
+  type ParsedFamily,
+  parsePrometheus,
+  sampleOf,
+} from "../_prometheus.ts";
+import { until } from "../_servers.ts";
+import { bytes, frame, OP, RawClient } from "../_wire.ts";
+
+const STATS_AT = /stats: (\S+?)[,)]?$/m;
+const RUNTIME = "Deno" in globalThis
+  ? "deno"
+  : "Bun" in globalThis
+  ? "bun"
+  : "node";
+
+async function start(
+  box: CliSandbox,
+  args: string[],
+): Promise<{ proc: CliProcess; addr: string; stats: string }> {
+  const proc = await box.start(args);
+  const banner = proc.stdout.split("\n").find((l) => LISTENING.test(l))!;
+  return {
+    proc,
+    addr: LISTENING.exec(banner)![1],
+    stats: STATS_AT.exec(banner)?.[1] ?? "",
+  };
+}
+
+function url(stats: string, p: string): string {
+  return `http://${stats.replace(/^IP:/, "")}${p}`;
+}
+
+async function scrape(stats: string): Promise<Map<string, ParsedFamily>> {
+  const res = await fetch(url(stats, "/metrics"));
+  assert.equal(res.status, 200);
+  assert.match(
+    res.headers.get("content-type") ?? "",
+    /^text\/plain; version=0\.0\.4/,
+  );
+  return parsePrometheus(await res.text());
+}
+
+describe("-stats, distcache stats, -log", () => {
+  const box = new CliSandbox("distcache-stats-");
+
+  it("server -stats: each operation moves its series by one; /stats and distcache stats show the same figures", async () => {
+    const server = await start(box, [
+      "server",
+      "-listen",
+      `UNIX:${path.join(box.dir, "s.sock")}`,
+      "-sessions",
+      "1000",
+      "-stats",
+      "IP:127.0.0.1:0",
+      "-quiet",
+    ]);
+    assert.match(server.stats, /^IP:127\.0\.0\.1:[1-9][0-9]*$/);
+    const ctx = await DcCtx.create(server.addr, DC_CTX_FLAG_PERSISTENT);
+    try {
+      let before = operationSeries(await scrape(server.stats));
+      const step = async (
+        op: () => Promise<unknown>,
+        command: string,
+        result: string,
+      ) => {
+        before = await expectOneOperation(
+          () => scrape(server.stats),
+          before,
+          op,
+          command,
+          result,
+        );
+      };
+      await step(
+        () => ctx.addSession("sid:1", "session one", 60_000),
+        "add",
+        "ok",
+      );
+      await step(() => ctx.get("sid:1"), "get", "hit");
+      await step(() => ctx.get("sid:none"), "get", "miss");
+      await step(() => ctx.removeSession("sid:1"), "remove", "ok");
+      await step(
+        () => ctx.addSession("sid:2", "session two", 60_000),
+        "add",
+        "ok",
+      );
+
+      const families = await scrape(server.stats);
+      assert.equal(sampleOf(families, "distcache_sessions"), 1);
+      assert.equal(sampleOf(families, "distcache_stored_bytes"), 5 + 11);
+      assert.equal(sampleOf(families, "distcache_connections"), 1);
+      assert.equal(
+        sampleOf(families, "distcache_build_info", {
+          role: "server",
+          runtime: RUNTIME,
+          version: DISTCACHE_VERSION,
+        }),
+        1,
+      );
+
+      // /stats: the same families, the same figures (less those that
+      // move by themselves between two requests).
+      const res = await fetch(url(server.stats, "/stats"));
+      assert.equal(res.headers.get("content-type"), "application/json");
+      const doc = await res.json();
+      const again = await scrape(server.stats);
+      assert.deepEqual(
+        Object.keys(doc.metrics).sort(),
+        [...again.keys()].sort(),
+      );
+      for (const [name, family] of again) {
+        if (name === "distcache_uptime_seconds") continue;
+        if (name === "process_resident_memory_bytes") continue;
+        assert.equal(doc.metrics[name].type, family.type, name);
+        for (const s of doc.metrics[name].samples) {
+          assert.equal(sampleOf(again, name, s.labels), s.value, name);
+        }
+      }
+
+      const table = await runCli(["stats", server.stats]);
+      assert.equal(table.code, 0, table.stderr);
+      assert.match(
+        table.stdout,
+        new RegExp(
+          `^distcache server ${DISTCACHE_VERSION} \\(${RUNTIME}\\) at ${server.stats}, up \\d+s$`,
+          "m",
+        ),
+      );
+      assert.match(table.stdout, /^sessions +1$/m);
+      assert.match(table.stdout, /^stored bytes +16$/m);
+      assert.match(table.stdout, /^ {2}add ok +2$/m);
+      assert.match(table.stdout, /^ {2}get miss +1$/m);
+      assert.match(table.stdout, /^ {2}remove ok +1$/m);
+      const json = await runCli(["stats", "--json", server.stats]);
+      assert.equal(json.code, 0, json.stderr);
+      const parsed = JSON.parse(json.stdout);
+      assert.equal(parsed.metrics.distcache_sessions.samples[0].value, 1);
+    } finally {
+      ctx.close();
+    }
+    assert.ok(await server.proc.stop(), "clean shutdown");
+    const gone = await runCli(["stats", server.stats]);
+    assert.equal(gone.code, 1);
+    assert.match(gone.stderr, /cannot GET \/stats from/);
+  });
+
+  it("-stats on a UNIX address; distcache stats reads it there; the file is removed at exit", async () => {
+    const statsSock = path.join(box.dir, "stats.sock");
+    const server = await start(box, [
+      "server",
+      "-listen",
+      "IP:127.0.0.1:0",
+      "-stats",
+      `UNIX:${statsSock}`,
+    ]);
+    assert.equal(server.stats, `UNIX:${statsSock}`);
+    const ctx = await DcCtx.create(server.addr, DC_CTX_FLAG_PERSISTENT);
+    assert.ok(await ctx.addSession("u", "over a unix stats socket", 60_000));
+    ctx.close();
+    const res = await runCli(["stats", `UNIX:${statsSock}`]);
+    assert.equal(res.code, 0, res.stderr);
+    assert.match(res.stdout, /^sessions +1$/m);
+    assert.ok(await server.proc.stop(), "clean shutdown");
+    assert.equal(fs.existsSync(statsSock), false);
+  });
+
+  it("client -stats: the proxy reports its server link up, then down", async () => {
+    const serverSock = `UNIX:${path.join(box.dir, "up.sock")}`;
+    const server = await start(box, [
+      "server",
+      "-listen",
+      serverSock,
+      "-quiet",
+    ]);
+    const proxy = await start(box, [
+      "client",
+      "-listen",
+      `UNIX:${path.join(box.dir, "proxy.sock")}`,
+      "-server",
+      serverSock,
+      "-retry",
+      "60000",
+      "-stats",
+      "IP:127.0.0.1:0",
+    ]);
+    const up = async () =>
+      sampleOf(await scrape(proxy.stats), "distcache_server_up");
+    await until(async () => await up() === 1, 10_000, "the link to come up");
+    const families = await scrape(proxy.stats);
+    assert.equal(
+      sampleOf(families, "distcache_build_info", {
+        role: "proxy",
+        runtime: RUNTIME,
+        version: DISTCACHE_VERSION,
+      }),
+      1,
+    );
+    assert.ok(await server.proc.stop(), "server stopped");
+    await until(async () => await up() === 0, 10_000, "the link to go down");
+    const table = await runCli(["stats", proxy.stats]);
+    assert.match(table.stdout, /^distcache proxy /m);
+    assert.match(table.stdout, /^server up +0$/m);
+    assert.ok(await proxy.proc.stop(), "clean shutdown");
+  });
+
+  it("-daemon -log FILE: the daemon's banner, dropped clients, stats lines and stop reach the file", async () => {
+    const sock = path.join(box.dir, "daemon.sock");
+    const pidfile = path.join(box.dir, "daemon.pid");
+    const logFile = path.join(box.dir, "daemon.log");
+    const pid = await box.startDaemon("server", pidfile, [
+      "-listen",
+      `UNIX:${sock}`,
+      "-log",
+      logFile,
+    ]);
+    const log = () => fs.readFileSync(logFile, "utf8");
+    assert.equal(fs.statSync(logFile).mode & 0o777, 0o640);
+    assert.match(
+      log(),
+      new RegExp(
+        `^\\S+Z \\[${pid}\\] info: distcache server listening on UNIX:`,
+        "m",
+      ),
+    );
+
+    // A client that breaks the protocol is dropped, and that is logged.
+    const raw = await RawClient.connect(`UNIX:${sock}`);
+    raw.send(
+      frame({ uid: 1, op: OP.GET, data: bytes("x"), protoLevel: 0x00990000 }),
+    );
+    assert.ok(await raw.waitClosed(), "dropped");
+    await until(
+      () => / warn: dropped a client: /.test(log()),
+      5000,
+      "the drop in the log",
+    );
+
+    const ctx = await DcCtx.create(`UNIX:${sock}`, DC_CTX_FLAG_PERSISTENT);
+    assert.ok(await ctx.addSession("d", "daemon data", 60_000));
+    ctx.close();
+    await until(
+      () =>
+        /info: Info, total operations = +1 +\(\+ +1\), total sessions = +1/
+          .test(log()),
+      10_000,
+      "a stats line in the log",
+    );
+    process.kill(pid, "SIGTERM");
+    await until(() => !alive(pid), 10_000, "the daemon to exit");
+    assert.match(log(), /info: distcache server stopped\n$/);
+  });
+
+  it("-daemon -syslog: the background copy keeps writing to the stderr it was started with", async () => {
+    const sock = path.join(box.dir, "syslog-daemon.sock");
+    const pidfile = path.join(box.dir, "syslog-daemon.pid");
+    const errFile = path.join(box.dir, "syslog-daemon.err");
+    // A file, as a supervisor's log would be: a pipe would stay open as
+    // long as the daemon lives.
+    const fd = fs.openSync(errFile, "w");
+    const cmd = cliCommand([
+      "server",
+      "-daemon",
+      "-pidfile",
+      pidfile,
+      "-listen",
+      `UNIX:${sock}`,
+      "-syslog",
+    ]);
+    const parent = spawn(cmd.command, cmd.args, {
+      stdio: ["ignore", "ignore", fd],
+    });
+    const code = await new Promise((r) => parent.on("exit", r));
+    fs.closeSync(fd);
+    assert.equal(code, 0, fs.readFileSync(errFile, "utf8"));
+    const pid = Number(fs.readFileSync(pidfile, "utf8").trim());
+    const err = () => fs.readFileSync(errFile, "utf8");
+    try {
+      assert.match(err(), /^<6>distcache server listening on UNIX:/m);
+      process.kill(pid, "SIGTERM");
+      await until(() => !alive(pid), 10_000, "the daemon to exit");
+    } finally {
+      if (alive(pid)) process.kill(pid, "SIGKILL");
+    }
+    assert.match(err(), /^<6>distcache server stopped$/m);
+  });
+
+  it("-log refuses a symbolic link, and a file of another user", async () => {
+    const target = path.join(box.dir, "victim");
+    fs.writeFileSync(target, "untouched\n");
+    const link = path.join(box.dir, "link.log");
+    fs.symlinkSync(target, link);
+    const res = await runCli([
+      "server",
+      "-listen",
+      `UNIX:${path.join(box.dir, "never.sock")}`,
+      "-log",
+      link,
+    ]);
+    assert.equal(res.code, 1);
+    assert.match(res.stderr, /-log .*link\.log: is a symbolic link/);
+    assert.equal(fs.readFileSync(target, "utf8"), "untouched\n");
+    if (process.getuid?.() === 0) {
+      const theirs = path.join(box.dir, "theirs.log");
+      fs.writeFileSync(theirs, "");
+      fs.chownSync(theirs, 65534, 65534);
+      const other = await runCli([
+        "server",
+        "-listen",
+        `UNIX:${path.join(box.dir, "never.sock")}`,
+        "-log",
+        theirs,
+      ]);
+      assert.equal(other.code, 1);
+      assert.match(other.stderr, /is owned by uid 65534, not by this user/);
+    }
+  });
+
+  it("-syslog: stderr lines carry syslog priorities; -quiet prints no stats line", async () => {
+    const loud = await start(box, [
+      "server",
+      "-listen",
+      `UNIX:${path.join(box.dir, "loud.sock")}`,
+      "-stats-interval",
+      "1",
+    ]);
+    const syslog = box.track(
+      new CliProcess([
+        "server",
+        "-listen",
+        `UNIX:${path.join(box.dir, "quiet.sock")}`,
+        "-syslog",
+        "-quiet",
+      ]),
+    );
+    await syslog.waitFor(/^<6>distcache server listening on UNIX:/m);
+    const raw = await RawClient.connect(
+      `UNIX:${path.join(box.dir, "quiet.sock")}`,
+    );
+    raw.send(
+      frame({ uid: 1, op: OP.GET, data: bytes("x"), protoLevel: 0x00990000 }),
+    );
+    await syslog.waitFor(/^<4>dropped a client: /m);
+    // The same work on both, twice; once the loud one printed a line for
+    // each, a tick has passed on the quiet one too.
+    for (const round of [1, 2]) {
+      for (const sock of ["loud.sock", "quiet.sock"]) {
+        const ctx = await DcCtx.create(`UNIX:${path.join(box.dir, sock)}`);
+        assert.ok(await ctx.addSession(`r${round}`, "some data", 60_000));
+        ctx.close();
+      }
+      await loud.proc.waitFor(
+        new RegExp(`total operations = +${round} `),
+        10_000,
+      );
+    }
+    assert.ok(await loud.proc.stop(), "clean shutdown");
+    syslog.signal("SIGTERM");
+    await syslog.exited;
+    assert.match(syslog.stderr, /^<6>distcache server stopped$/m);
+    assert.doesNotMatch(syslog.stdout + syslog.stderr, /total operations/);
+    const bad = await runCli(["server", "-stats-interval", "0"]);
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /-stats-interval: 0 is below the minimum 1/);
+  });
+});
