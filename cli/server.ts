@@ -25,6 +25,7 @@ import {
   UsageError,
 } from "./flags.ts";
 import type { Log } from "./log.ts";
+import { SNAPSHOT_FLAGS, snapshotOptions } from "./snapshot.ts";
 import {
   MONITOR_FLAGS,
   openServiceLog,
@@ -201,6 +202,7 @@ export const SERVER_FLAGS: FlagSpec[] = [
   ...LIMIT_FLAGS,
   ...CONNECTION_FLAGS,
   ...STORE_FLAGS,
+  ...SNAPSHOT_FLAGS,
   {
     name: "progress",
     kind: "int",
@@ -292,6 +294,11 @@ async function runServing(flags: FlagValues, log: Log): Promise<number> {
   const maxBytes = flags.maxbytes === undefined
     ? undefined
     : parseByteCount(flags.maxbytes as string);
+  if (flags.store !== undefined && flags.snapshot !== undefined) {
+    throw new UsageError(
+      "flag -snapshot keeps the in-process store's sessions; with -store they live in Redis, which keeps them itself",
+    );
+  }
   for (const name of ["sessions", "maxbytes"]) {
     if (flags.store !== undefined && flags[name] !== undefined) {
       throw new UsageError(
@@ -320,6 +327,7 @@ async function runServing(flags: FlagValues, log: Log): Promise<number> {
     maxConnections: flags.maxconns as number | undefined,
     onRefused: refusedLog(log),
     idleTimeoutMs: flags["idle-timeout"] as number | undefined,
+    snapshot: await snapshotOptions(flags, log),
   });
   const registry = serviceRegistry(
     "server",

@@ -39,6 +39,12 @@ export class ExpiryHeap {
     return this.size > 0 ? this.#entries[0] : Infinity;
   }
 
+  /** Calls `visit` with every record and its expiry, in heap order. */
+  forEach(visit: (ref: number, expiry: number) => void): void {
+    const e = this.#entries;
+    for (let i = 0; i < this.size; i++) visit(e[2 * i + 1], e[2 * i]);
+  }
+
   /** Adds record `ref`, which expires at `expiry`. */
   push(ref: number, expiry: number): void {
     if (this.size * 2 === this.#entries.length) {

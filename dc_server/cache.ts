@@ -64,9 +64,39 @@ export interface DcCache {
   numItems(now: number): MaybePromise<number>;
   /** Counters for monitoring, when the store keeps them. */
   stats?(): DcCacheStats;
+  /**
+   * Calls `visit` with every live session, for a snapshot: its id and data
+   * (views valid only during the call) and the milliseconds it has left.
+   * The store must not change during the call. A store without it (one
+   * that keeps its sessions elsewhere, such as Redis) has nothing to
+   * snapshot: `serve({ snapshot })` refuses it.
+   */
+  exportSessions?(now: number, visit: DcSessionVisitor): void;
+  /**
+   * Stores a session restored from a snapshot, to expire `timeoutMs` after
+   * `now`, as {@linkcode DcCache.add} would (copying `id` and `data`).
+   *
+   * @returns `false` when it was not stored (a live session has this id).
+   */
+  importSession?(
+    now: number,
+    timeoutMs: number,
+    id: Uint8Array,
+    data: Uint8Array,
+  ): boolean;
   /** Releases whatever the store holds. */
   close?(): void;
 }
+
+/**
+ * What {@linkcode DcCache.exportSessions} calls for each live session:
+ * the views are valid only during the call.
+ */
+export type DcSessionVisitor = (
+  id: Uint8Array,
+  data: Uint8Array,
+  remainingMs: number,
+) => void;
 
 /** Counters a {@linkcode DcCache} may report. */
 export interface DcCacheStats {

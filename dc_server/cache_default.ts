@@ -9,7 +9,12 @@
 
 import { DC_MAX_ID_LEN, DC_MAX_TOTAL_DATA } from "../dc_enc/constants.ts";
 import { DistcacheError } from "../nal/mod.ts";
-import type { DcCache, DcCacheOptions, DcCacheStats } from "./cache.ts";
+import type {
+  DcCache,
+  DcCacheOptions,
+  DcCacheStats,
+  DcSessionVisitor,
+} from "./cache.ts";
 import { ExpiryHeap } from "./_expiry_heap.ts";
 import { halfSipHash } from "./_halfsiphash.ts";
 import { IdIndex } from "./_id_index.ts";
@@ -299,6 +304,62 @@ export class DefaultCache implements DcCache {
   numItems(now: number): number {
     this.#purge(now);
     return this.#items;
+  }
+
+  /**
+   * Calls `visit` with every live session: its id and data (views into the
+   * store, valid only during the call; the store must not be changed from
+   * `visit`) and the milliseconds it has left after `now`.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { DefaultCache } from "@distcache/distcache/dc_server";
+   *
+   * const cache = new DefaultCache(64);
+   * cache.add(0, 60_000, new TextEncoder().encode("id"), new Uint8Array(5));
+   * const left: number[] = [];
+   * cache.exportSessions(10_000, (_id, _data, ms) => left.push(ms));
+   * assert.deepEqual(left, [50_000]);
+   * ```
+   */
+  exportSessions(now: number, visit: DcSessionVisitor): void {
+    const slab = this.#slab;
+    this.#heap.forEach((ref, expiry) => {
+      if (expiry <= now) return;
+      const page = pageOf(ref);
+      const word = wordOf(ref);
+      const lens = slab.i32[page][word + HEAD_LENS];
+      const idLen = lens & 0xff;
+      const start = (word << 2) + HEAD_BYTES;
+      const buffer = slab.buffers[page];
+      visit(
+        new Uint8Array(buffer, start, idLen),
+        new Uint8Array(buffer, start + idLen, lens >>> 8),
+        expiry - now,
+      );
+    });
+  }
+
+  /**
+   * Stores a session restored from a snapshot: the same as
+   * {@linkcode DefaultCache.add} (a full store makes room as for any ADD).
+   *
+   * @example
+   * ```ts
+   * import { DefaultCache } from "@distcache/distcache/dc_server";
+   *
+   * const cache = new DefaultCache(64);
+   * console.log(cache.importSession(0, 1000, new Uint8Array([1]), new Uint8Array(5))); // true
+   * ```
+   */
+  importSession(
+    now: number,
+    timeoutMs: number,
+    id: Uint8Array,
+    data: Uint8Array,
+  ): boolean {
+    return this.add(now, timeoutMs, id, data);
   }
 
   /**

@@ -25,6 +25,7 @@ export type {
   DcCacheFactory,
   DcCacheOptions,
   DcCacheStats,
+  DcSessionVisitor,
   MaybePromise,
 } from "./cache.ts";
 export {
@@ -68,6 +69,26 @@ export {
   type ServiceInfo,
   type StatsSource,
 } from "./server_metrics.ts";
+export {
+  loadSnapshot,
+  readSnapshotKey,
+  type SnapshotEvent,
+  type SnapshotOptions,
+  Snapshotter,
+  writeSnapshot,
+} from "./snapshot.ts";
+export {
+  DcSnapshotError,
+  type OpenedSnapshot,
+  openSnapshot,
+  sealSnapshot,
+  SNAPSHOT_HEADER_BYTES,
+  SNAPSHOT_KEY_BYTES,
+  SNAPSHOT_VERSION,
+  SnapshotPacker,
+  type SnapshotSession,
+  type SnapshotSource,
+} from "./snapshot_format.ts";
 export type { DcServerStats } from "./stats.ts";
 export {
   PROMETHEUS_CONTENT_TYPE,

@@ -24,6 +24,7 @@ import {
   type DcServerClient,
 } from "./server.ts";
 import { DcOptionError } from "./errors.ts";
+import { type SnapshotOptions, Snapshotter } from "./snapshot.ts";
 import type { DcServerStats } from "./stats.ts";
 
 /** Default address of {@linkcode serve} and of the `server` tool. */
@@ -107,6 +108,12 @@ export interface ServeOptions {
    * (it is not closed with the server). @default {a loop of its own}
    */
   loop?: NalLoop;
+  /**
+   * Keep the sessions across restarts (`-snapshot`): loaded before
+   * listening, written encrypted on `close()` and every `intervalMs`.
+   * @default {undefined: none}
+   */
+  snapshot?: SnapshotOptions;
 }
 
 /** Where a client that broke the protocol was, for a log line. */
@@ -152,7 +159,8 @@ export interface Server {
  *
  * @throws {NalAddressError} for a bad address.
  * @throws {DcCacheRangeError} for `sessions` or `maxBytes` out of range.
- * @throws {DcOptionError} for `minTimeoutMs` out of range.
+ * @throws {DcOptionError} for `minTimeoutMs` out of range, or a snapshot
+ *   with a bad key or interval, or of a store that cannot be snapshotted.
  * @throws {NalSocketError} when it cannot listen (port in use, live server on
  *   the UNIX path, missing directory).
  */
@@ -185,6 +193,16 @@ export async function serve(options: ServeOptions = {}): Promise<Server> {
         ? `invalid idleTimeoutMs ${idleMs}: must be 0 (never) or more`
         : `invalid maxConnections ${maxConnections}: must be 1 or more`,
     );
+  }
+  let snapshots: Snapshotter | null = null;
+  try {
+    if (options.snapshot !== undefined) {
+      snapshots = new Snapshotter(server, options.snapshot, clock);
+      await snapshots.load();
+    }
+  } catch (err) {
+    server.close();
+    throw err;
   }
   let list: NalListener;
   try {
@@ -237,17 +255,23 @@ export async function serve(options: ServeOptions = {}): Promise<Server> {
     maxConnections,
     onRefused: (count) => options.onRefused?.(count, maxConnections),
   });
+  snapshots?.start();
 
   const { finished, close } = loopService(loop, async () => {
     acceptor.remove();
     idle?.close();
     for (const entry of entries.values()) entry.remove();
     entries.clear();
-    server.close();
     try {
-      if (options.loop === undefined) await loop.close();
+      // Served no more: what is stored now is what the snapshot keeps.
+      await snapshots?.stop();
     } finally {
-      await list.closeAndWait();
+      server.close();
+      try {
+        if (options.loop === undefined) await loop.close();
+      } finally {
+        await list.closeAndWait();
+      }
     }
   });
   return {

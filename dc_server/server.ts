@@ -20,7 +20,12 @@ import {
   decodeAddPayload,
 } from "../dc_enc/mod.ts";
 import type { DistcacheError, NalConnection, NalSelector } from "../nal/mod.ts";
-import type { DcCache, DcCacheFactory, DcCacheOptions } from "./cache.ts";
+import type {
+  DcCache,
+  DcCacheFactory,
+  DcCacheOptions,
+  DcSessionVisitor,
+} from "./cache.ts";
 import { createDefaultCache } from "./cache_default.ts";
 import { DcOptionError } from "./errors.ts";
 import { type DcServerStats, OperationCounters } from "./stats.ts";
@@ -499,6 +504,49 @@ export class DcServer {
       return false;
     }
     return true;
+  }
+
+  /**
+   * Whether the store can be snapshotted: it offers `exportSessions` and
+   * `importSession` (the default store does; a Redis store does not).
+   */
+  canSnapshot(): boolean {
+    return typeof this.#cache.exportSessions === "function" &&
+      typeof this.#cache.importSession === "function";
+  }
+
+  /**
+   * Calls `visit` with every live session of the store (see
+   * {@linkcode DcCache.exportSessions}).
+   *
+   * @throws {DcOptionError} when the store cannot be snapshotted.
+   */
+  exportSessions(visit: DcSessionVisitor, now: number = Date.now()): void {
+    this.#snapshotStore().exportSessions!(now, visit);
+  }
+
+  /**
+   * Stores a session restored from a snapshot (see
+   * {@linkcode DcCache.importSession}).
+   *
+   * @throws {DcOptionError} when the store cannot be snapshotted.
+   */
+  importSession(
+    timeoutMs: number,
+    id: Uint8Array,
+    data: Uint8Array,
+    now: number = Date.now(),
+  ): boolean {
+    return this.#snapshotStore().importSession!(now, timeoutMs, id, data);
+  }
+
+  #snapshotStore(): DcCache {
+    if (!this.canSnapshot()) {
+      throw new DcOptionError(
+        "this store keeps no sessions to snapshot (it has no exportSessions/importSession)",
+      );
+    }
+    return this.#cache;
   }
 
   /** Whether the server owns no client. */

@@ -117,3 +117,34 @@ export class NalOptionError extends DistcacheError {
     super("ERR_OPTION", message);
   }
 }
+
+/**
+ * A file that cannot be used as asked (codes `ERR_FILE_NOT_FOUND`,
+ * `ERR_FILE_LINK`: a symbolic link, refused; `ERR_FILE_TYPE`: not a
+ * regular file; `ERR_FILE_MODE`: readable by others where it must not be;
+ * `ERR_FILE_IO`: the system refused a read or write).
+ *
+ * @example
+ * ```ts
+ * import { NalFileError, openFileNoFollow } from "@distcache/distcache/nal";
+ *
+ * try {
+ *   await openFileNoFollow("/no/such/file");
+ * } catch (err) {
+ *   console.log(err instanceof NalFileError && err.code); // "ERR_FILE_NOT_FOUND"
+ * }
+ * ```
+ */
+export class NalFileError extends DistcacheError {
+  /**
+   * Makes a file error.
+   *
+   * @param code One of `ERR_FILE_NOT_FOUND`, `ERR_FILE_LINK`,
+   *   `ERR_FILE_TYPE`, `ERR_FILE_MODE`, `ERR_FILE_IO`.
+   * @param message The file and what is wrong with it.
+   * @param options Standard error options (`cause`: the system's error).
+   */
+  constructor(code: string, message: string, options?: ErrorOptions) {
+    super(code, message, options);
+  }
+}

@@ -49,6 +49,7 @@ export {
 export {
   DistcacheError,
   NalAddressError,
+  NalFileError,
   NalOptionError,
   NalSocketError,
 } from "./errors.ts";
@@ -74,6 +75,14 @@ export {
   type SocketSink,
   type SocketTarget,
 } from "./runtime/mod.ts";
+export {
+  type NalFileReader,
+  openFileNoFollow,
+  removeStaleTemps,
+  renameFile,
+  writeFileAtomic,
+  type WriteFileAtomicOptions,
+} from "./runtime/files.ts";
 export {
   availableHttpAdapters,
   bunHttpAdapter,
