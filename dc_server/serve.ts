@@ -234,6 +234,7 @@ export async function serve(options: ServeOptions = {}): Promise<Server> {
         idle!.touch(client);
         return;
       }
+      server.countIdleClosed();
       server.delClient(client);
       forget(client);
     })
@@ -254,6 +255,7 @@ export async function serve(options: ServeOptions = {}): Promise<Server> {
   }, {
     maxConnections,
     onRefused: (count) => options.onRefused?.(count, maxConnections),
+    countRefused: () => server.countRefused(),
   });
   snapshots?.start();
 

@@ -347,6 +347,8 @@ export class DcServer {
       ),
       connections: this.#clients.size,
       connectionsTotal: c.connectionsTotal,
+      connectionsRefused: c.connectionsRefused,
+      idleClosed: c.idleClosed,
       protocolErrors: c.protocolErrors,
       storeErrors: c.storeErrors,
       evictions: cache?.evictions ?? 0,
@@ -547,6 +549,19 @@ export class DcServer {
       );
     }
     return this.#cache;
+  }
+
+  /**
+   * Counts a connection refused before it became a client (over the
+   * connection limit of whoever accepts for this server).
+   */
+  countRefused(): void {
+    this.#counters.connectionsRefused++;
+  }
+
+  /** Counts a client dropped for idling (see `serve({ idleTimeoutMs })`). */
+  countIdleClosed(): void {
+    this.#counters.idleClosed++;
   }
 
   /** Whether the server owns no client. */

@@ -157,6 +157,19 @@ export function registerServerMetrics(
     () => stats().connectionsTotal,
   );
   registry.counter(
+    "distcache_connections_refused_total",
+    "Connections refused at accept, by reason (maxconns: over -maxconns).",
+    () => [{
+      labels: { reason: "maxconns" },
+      value: stats().connectionsRefused,
+    }],
+  );
+  registry.counter(
+    "distcache_idle_closed_total",
+    "Clients dropped for sending nothing for -idle-timeout.",
+    () => stats().idleClosed,
+  );
+  registry.counter(
     "distcache_protocol_errors_total",
     "Clients dropped for breaking the protocol.",
     () => stats().protocolErrors,

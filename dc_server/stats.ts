@@ -49,6 +49,10 @@ export interface DcServerStats {
   connections: number;
   /** Clients accepted since start. */
   connectionsTotal: number;
+  /** Connections refused at accept, over the connection limit (`-maxconns`). */
+  connectionsRefused: number;
+  /** Clients dropped for sending nothing for too long (`-idle-timeout`). */
+  idleClosed: number;
   /**
    * Clients dropped for breaking the protocol: a corrupt stream, a wrong
    * protocol version, an unknown command, an ADD too short for its header.
@@ -83,6 +87,8 @@ export class OperationCounters {
   // By code less DC_ADD_ERR_CORRUPT (100): 100..104.
   readonly addErrorCodes: number[] = [0, 0, 0, 0, 0];
   connectionsTotal = 0;
+  connectionsRefused = 0;
+  idleClosed = 0;
   protocolErrors = 0;
   storeErrors = 0;
 

@@ -141,6 +141,8 @@ export interface NalAcceptOptions {
    * `maxConnections` since the last call.
    */
   onRefused?: (count: number) => void;
+  /** Called at each connection refused, as it is (to count them). */
+  countRefused?: () => void;
 }
 
 /**
@@ -327,6 +329,7 @@ export class NalLoop {
       while (list.accept(null, conn)) {
         if (list.connections() > max) {
           conn.close();
+          options.countRefused?.();
           refusals?.note(null);
         } else {
           onConnection(conn);

@@ -167,6 +167,44 @@ describe("-stats, distcache stats, -log", () => {
     assert.match(gone.stderr, /cannot GET \/stats from/);
   });
 
+  it("connections refused over -maxconns and clients dropped by -idle-timeout are counted", async () => {
+    const server = await start(box, [
+      "server",
+      "-listen",
+      `UNIX:${path.join(box.dir, "limits.sock")}`,
+      "-maxconns",
+      "1",
+      "-idle-timeout",
+      "300",
+      "-stats",
+      "IP:127.0.0.1:0",
+      "-quiet",
+    ]);
+    const first = await RawClient.connect(server.addr);
+    await until(
+      async () =>
+        sampleOf(await scrape(server.stats), "distcache_connections") === 1,
+      10_000,
+      "the first client",
+    );
+    const second = await RawClient.connect(server.addr);
+    assert.ok(await second.waitClosed(), "the second is refused");
+    let families = await scrape(server.stats);
+    assert.equal(
+      sampleOf(families, "distcache_connections_refused_total", {
+        reason: "maxconns",
+      }),
+      1,
+    );
+    assert.equal(sampleOf(families, "distcache_idle_closed_total"), 0);
+    // The first sends nothing: the idle timeout drops it.
+    assert.ok(await first.waitClosed(10_000), "the idle client is dropped");
+    families = await scrape(server.stats);
+    assert.equal(sampleOf(families, "distcache_idle_closed_total"), 1);
+    assert.equal(sampleOf(families, "distcache_connections"), 0);
+    assert.ok(await server.proc.stop(), "clean shutdown");
+  });
+
   it("-stats on a UNIX address; distcache stats reads it there; the file is removed at exit", async () => {
     const statsSock = path.join(box.dir, "stats.sock");
     const server = await start(box, [
@@ -253,7 +291,7 @@ describe("-stats, distcache stats, -log", () => {
     );
     assert.ok(await raw.waitClosed(), "dropped");
     await until(
-      () => / warn: dropped a client: /.test(log()),
+      () => / warn: dropped a client of UNIX:\S+: /.test(log()),
       5000,
       "the drop in the log",
     );
@@ -362,7 +400,7 @@ describe("-stats, distcache stats, -log", () => {
     raw.send(
       frame({ uid: 1, op: OP.GET, data: bytes("x"), protoLevel: 0x00990000 }),
     );
-    await syslog.waitFor(/^<4>dropped a client: /m);
+    await syslog.waitFor(/^<4>dropped a client of UNIX:\S+: /m);
     // The same work on both, twice; once the loud one printed a line for
     // each, a tick has passed on the quiet one too.
     for (const round of [1, 2]) {
