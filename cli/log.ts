@@ -83,9 +83,12 @@ class Sink implements Log {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { consoleLog } from "./log.ts";
  *
- * consoleLog().info("distcache server listening on UNIX:/tmp/dcserver");
+ * const log = consoleLog();
+ * log.info("distcache server listening on UNIX:/tmp/dcserver"); // stdout
+ * assert.equal(typeof log.warn, "function");
  * ```
  */
 export function consoleLog(): Log {
@@ -101,9 +104,10 @@ export function consoleLog(): Log {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { nullLog } from "./log.ts";
  *
- * nullLog().warn("lost");
+ * assert.equal(nullLog().warn("lost"), undefined); // written nowhere
  * ```
  */
 export function nullLog(): Log {
@@ -125,9 +129,12 @@ const PRIORITY: Record<LogLevel, string> = {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { syslogLog } from "./log.ts";
  *
- * syslogLog().warn("dropped a client"); // stderr: "<4>dropped a client"
+ * const log = syslogLog();
+ * log.warn("dropped a client"); // stderr: "<4>dropped a client"
+ * assert.equal(typeof log.error, "function");
  * ```
  */
 export function syslogLog(): Log {

@@ -52,10 +52,12 @@ export const MONITOR_FLAGS: FlagSpec[] = [
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { openServiceLog } from "./monitor.ts";
  *
  * const log = openServiceLog({});
- * log.info("listening");
+ * log.info("listening"); // on the terminal
+ * assert.throws(() => openServiceLog({ log: "x.log", syslog: true }), /give one of them/);
  * ```
  *
  * @throws {UsageError} for `-log` with `-syslog`.
@@ -104,13 +106,15 @@ export function serviceRegistry(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
+ * import { nalHttpGet } from "@distcache/distcache/nal";
  * import { serviceRegistry, startStats } from "./monitor.ts";
  *
- * const http = await startStats(
- *   { stats: "IP:127.0.0.1:0" },
- *   serviceRegistry("server", () => {}),
- * );
- * await http?.close();
+ * const registry = serviceRegistry("server", () => {});
+ * assert.equal(await startStats({}, registry), null); // no -stats
+ * const http = await startStats({ stats: "IP:127.0.0.1:0" }, registry);
+ * assert.equal((await nalHttpGet(http!.addr, "/metrics")).status, 200);
+ * await http!.close();
  * ```
  *
  * @throws {NalAddressError} for a bad address.

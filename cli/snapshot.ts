@@ -49,10 +49,15 @@ const WHY_A_KEY =
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { consoleLog } from "./log.ts";
  * import { snapshotOptions } from "./snapshot.ts";
  *
- * console.log(await snapshotOptions({}, consoleLog())); // undefined
+ * assert.equal(await snapshotOptions({}, consoleLog()), undefined);
+ * await assert.rejects(
+ *   snapshotOptions({ snapshot: "sessions.snap" }, consoleLog()),
+ *   /needs -snapshot-key/,
+ * );
  * ```
  *
  * @throws {UsageError} for -snapshot without -snapshot-key, or the others

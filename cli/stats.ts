@@ -38,9 +38,10 @@ const SUMMARY =
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { StatsError } from "./stats.ts";
  *
- * console.log(new StatsError("no answer").code); // "ERR_STATS"
+ * assert.equal(new StatsError("no answer").code, "ERR_STATS");
  * ```
  */
 export class StatsError extends DistcacheError {
@@ -59,9 +60,13 @@ export class StatsError extends DistcacheError {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
+ * import { MetricsRegistry, serveStats } from "@distcache/distcache/dc_server";
  * import { runStats } from "./stats.ts";
  *
- * const code = await runStats(["IP:127.0.0.1:9101", "--json"]);
+ * const http = await serveStats("IP:127.0.0.1:0", new MetricsRegistry());
+ * assert.equal(await runStats([http.addr, "--json"]), 0); // prints the JSON
+ * await http.close();
  * ```
  */
 export async function runStats(args: readonly string[]): Promise<number> {
@@ -120,10 +125,16 @@ function splitArgs(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
+ * import { MetricsRegistry, serveStats } from "@distcache/distcache/dc_server";
  * import { fetchStats } from "./stats.ts";
  *
- * const doc = await fetchStats("IP:127.0.0.1:9101");
- * console.log(Object.keys(doc.metrics));
+ * const registry = new MetricsRegistry();
+ * registry.gauge("app_queue_depth", "Requests waiting.", () => 3);
+ * const http = await serveStats("IP:127.0.0.1:0", registry);
+ * const doc = await fetchStats(http.addr);
+ * assert.equal(doc.metrics.app_queue_depth.samples[0].value, 3);
+ * await http.close();
  * ```
  *
  * @throws {StatsError} when nothing answered, or not with distcache stats.

@@ -347,10 +347,11 @@ export class DefaultCache implements DcCache {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { DefaultCache } from "@distcache/distcache/dc_server";
    *
    * const cache = new DefaultCache(64);
-   * console.log(cache.importSession(0, 1000, new Uint8Array([1]), new Uint8Array(5))); // true
+   * assert.equal(cache.importSession(0, 1000, new Uint8Array([1]), new Uint8Array(5)), true);
    * ```
    */
   importSession(

@@ -141,9 +141,12 @@ export class MetricsRegistry {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { MetricsRegistry } from "@distcache/distcache/dc_server";
    *
-   * new MetricsRegistry().counter("app_requests_total", "Requests.", () => 0);
+   * const registry = new MetricsRegistry();
+   * registry.counter("app_requests_total", "Requests.", () => 7);
+   * assert.match(registry.renderPrometheus(), /^# TYPE app_requests_total counter\napp_requests_total 7$/m);
    * ```
    */
   counter(
@@ -159,9 +162,12 @@ export class MetricsRegistry {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { MetricsRegistry } from "@distcache/distcache/dc_server";
    *
-   * new MetricsRegistry().gauge("app_queue_depth", "Requests waiting.", () => 0);
+   * const registry = new MetricsRegistry();
+   * registry.gauge("app_queue_depth", "Requests waiting.", () => 2);
+   * assert.match(registry.renderPrometheus(), /^# TYPE app_queue_depth gauge\napp_queue_depth 2$/m);
    * ```
    */
   gauge(

@@ -207,10 +207,11 @@ export async function writeSnapshot(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { DcServer, loadSnapshot } from "@distcache/distcache/dc_server";
  *
  * const key = crypto.getRandomValues(new Uint8Array(32));
- * console.log(await loadSnapshot(new DcServer(512), "/no/such/snapshot", key)); // null
+ * assert.equal(await loadSnapshot(new DcServer(512), "/no/such/snapshot", key), null);
  * ```
  *
  * @returns What was restored, or null when there is no file.

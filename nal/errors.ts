@@ -126,13 +126,13 @@ export class NalOptionError extends DistcacheError {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { NalFileError, openFileNoFollow } from "@distcache/distcache/nal";
  *
- * try {
- *   await openFileNoFollow("/no/such/file");
- * } catch (err) {
- *   console.log(err instanceof NalFileError && err.code); // "ERR_FILE_NOT_FOUND"
- * }
+ * await assert.rejects(
+ *   openFileNoFollow("/no/such/file"),
+ *   (err) => err instanceof NalFileError && err.code === "ERR_FILE_NOT_FOUND",
+ * );
  * ```
  */
 export class NalFileError extends DistcacheError {

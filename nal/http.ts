@@ -136,10 +136,17 @@ export class NalHttpServer {
  *
  * @example
  * ```ts
- * import { nalHttpGet } from "@distcache/distcache/nal";
+ * import assert from "node:assert/strict";
+ * import { NalHttpServer, nalHttpGet } from "@distcache/distcache/nal";
  *
- * const stats = await nalHttpGet("IP:127.0.0.1:9101", "/stats");
- * if (stats.status === 200) console.log(JSON.parse(stats.body));
+ * const http = await NalHttpServer.listen("IP:127.0.0.1:0", () => ({
+ *   status: 200,
+ *   contentType: "application/json",
+ *   body: '{"ok":true}',
+ * }));
+ * const stats = await nalHttpGet(http.addr, "/stats");
+ * assert.deepEqual(JSON.parse(stats.body), { ok: true });
+ * await http.close();
  * ```
  *
  * @param address Where the server listens, e.g. `IP:127.0.0.1:9101`.

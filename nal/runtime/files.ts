@@ -205,10 +205,12 @@ export async function writeFileAtomic(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { removeStaleTemps } from "@distcache/distcache/nal";
  *
  * const dir = await Deno.makeTempDir();
- * console.log(await removeStaleTemps(`${dir}/snapshot`)); // 0
+ * await Deno.writeTextFile(`${dir}/.snapshot.0123456789abcdef.tmp`, "half");
+ * assert.equal(await removeStaleTemps(`${dir}/snapshot`), 1);
  * await Deno.remove(dir);
  * ```
  *
@@ -248,11 +250,13 @@ export async function removeStaleTemps(path: string): Promise<number> {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { renameFile, writeFileAtomic } from "@distcache/distcache/nal";
  *
  * const dir = await Deno.makeTempDir();
  * await writeFileAtomic(`${dir}/a`, [new Uint8Array(1)]);
  * await renameFile(`${dir}/a`, `${dir}/b`);
+ * assert.equal((await Deno.stat(`${dir}/b`)).size, 1);
  * await Deno.remove(dir, { recursive: true });
  * ```
  *

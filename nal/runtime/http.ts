@@ -96,9 +96,10 @@ function lazyHttp(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { denoHttpAdapter } from "@distcache/distcache/nal";
  *
- * console.log(denoHttpAdapter.name); // "deno"
+ * assert.equal(denoHttpAdapter.name, "deno");
  * ```
  */
 export const denoHttpAdapter: HttpAdapter = lazyHttp(
@@ -111,9 +112,10 @@ export const denoHttpAdapter: HttpAdapter = lazyHttp(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { bunHttpAdapter } from "@distcache/distcache/nal";
  *
- * console.log(bunHttpAdapter.name); // "bun"
+ * assert.equal(bunHttpAdapter.name, "bun");
  * ```
  */
 export const bunHttpAdapter: HttpAdapter = lazyHttp(
@@ -126,9 +128,10 @@ export const bunHttpAdapter: HttpAdapter = lazyHttp(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { nodeHttpAdapter } from "@distcache/distcache/nal";
  *
- * console.log(nodeHttpAdapter.name); // "node"
+ * assert.equal(nodeHttpAdapter.name, "node");
  * ```
  */
 export const nodeHttpAdapter: HttpAdapter = lazyHttp(
@@ -141,9 +144,10 @@ export const nodeHttpAdapter: HttpAdapter = lazyHttp(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { defaultHttpAdapter, detectRuntime } from "@distcache/distcache/nal";
  *
- * console.log(defaultHttpAdapter().name === detectRuntime()); // true
+ * assert.equal(defaultHttpAdapter().name, detectRuntime());
  * ```
  */
 export function defaultHttpAdapter(): HttpAdapter {
@@ -161,9 +165,11 @@ export function defaultHttpAdapter(): HttpAdapter {
  *
  * @example
  * ```ts
- * import { availableHttpAdapters } from "@distcache/distcache/nal";
+ * import assert from "node:assert/strict";
+ * import { availableHttpAdapters, detectRuntime } from "@distcache/distcache/nal";
  *
- * for (const adapter of availableHttpAdapters()) console.log(adapter.name);
+ * const names = availableHttpAdapters().map((adapter) => adapter.name);
+ * assert.ok(names.includes(detectRuntime()));
  * ```
  */
 export function availableHttpAdapters(): HttpAdapter[] {
