@@ -31,6 +31,7 @@ import {
   runStoreClient,
   wantsStore,
 } from "./client_store.ts";
+import { registerProxyMetrics } from "./proxy_metrics.ts";
 import {
   DAEMON_FLAGS,
   MAXCONNS_FLAG,
@@ -159,12 +160,10 @@ export async function runClient(args: readonly string[]): Promise<number> {
       maxConnections: flags.maxconns as number | undefined,
       onRefused: refusedLog(log),
     });
-    const registry = serviceRegistry("proxy", (r) =>
-      r.gauge(
-        "distcache_server_up",
-        "Whether the link to the cache server is up (1) or down (0).",
-        () => proxy.serverUp() ? 1 : 0,
-      ));
+    const registry = serviceRegistry(
+      "proxy",
+      (r) => registerProxyMetrics(r, proxy),
+    );
     let http;
     try {
       http = await startStats(flags, registry);

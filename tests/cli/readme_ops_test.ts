@@ -50,30 +50,50 @@ describe("README commands", () => {
   const box = new CliSandbox("distcache-readme-");
 
   // What the README names, moved into the sandbox.
-  function localize(line: string, port: number): string {
+  function localize(line: string, port: number, proxyPort = 0): string {
     return line
+      .replaceAll("IP:127.0.0.1:9001", `UNIX:${box.dir}/server.sock`)
       .replaceAll("IP:9001", `UNIX:${box.dir}/server.sock`)
       .replaceAll("127.0.0.1:9101", `127.0.0.1:${port}`)
+      .replaceAll("127.0.0.1:9102", `127.0.0.1:${proxyPort}`)
       .replaceAll("/etc/distcache", `${box.dir}/etc`)
       .replaceAll("/var/lib/distcache", `${box.dir}/var`)
       .replaceAll("/var/log/", `${box.dir}/`)
       .replaceAll("/run/", `${box.dir}/`);
   }
 
-  it("## Metrics: the server with -stats, distcache stats (table and JSON), the scrape, a -daemon -log", async () => {
+  it("## Metrics: the server and a proxy with -stats, distcache stats (table and JSON), the scrape, a -daemon -log", async () => {
     const port = await freePort();
-    const lines = commands("## Metrics").map((l) => localize(l, port));
+    const proxyPort = await freePort();
+    const all = commands("## Metrics").map((l) => localize(l, port, proxyPort));
     assert.deepEqual(
-      lines.map((l) => words(l).slice(0, 2).join(" ")),
+      all.map((l) => words(l).slice(0, 2).join(" ")),
       [
         "distcache server",
+        "distcache client",
+        "distcache stats",
         "distcache stats",
         "distcache stats",
         "curl -s",
         "distcache server",
       ],
     );
-    const server = await box.start(words(lines[0]).slice(1));
+    const [serverLine, proxyLine, , , proxyStats] = all;
+    const lines = [serverLine, all[2], all[3], all[5], all[6]];
+    const server = await box.start(words(serverLine).slice(1));
+    const proxy = await box.start(words(proxyLine).slice(1));
+    await until(
+      async () =>
+        /^server up +1$/m.test(
+          (await runCli(words(proxyStats).slice(1))).stdout,
+        ),
+      10_000,
+      "the proxy's link, in its figures",
+    );
+    const proxied = await runCli(words(proxyStats).slice(1));
+    assert.match(proxied.stdout, /^distcache proxy /m);
+    assert.match(proxied.stdout, /^proxy reconnects total +0$/m);
+    assert.ok(await proxy.stop(), "the proxy stops cleanly");
     const ctx = await DcCtx.create(
       `UNIX:${box.dir}/server.sock`,
       DC_CTX_FLAG_PERSISTENT,

@@ -6,6 +6,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
+import * as net from "node:net";
 import * as path from "node:path";
 import process from "node:process";
 import { DC_CTX_FLAG_PERSISTENT, DcCtx } from "../../dc_client/mod.ts";
@@ -175,7 +176,7 @@ describe("-stats, distcache stats, -log", () => {
       "-maxconns",
       "1",
       "-idle-timeout",
-      "300",
+      "2000",
       "-stats",
       "IP:127.0.0.1:0",
       "-quiet",
@@ -187,8 +188,16 @@ describe("-stats, distcache stats, -log", () => {
       10_000,
       "the first client",
     );
-    const second = await RawClient.connect(server.addr);
-    assert.ok(await second.waitClosed(), "the second is refused");
+    // Closed at accept: the connect itself may already see the reset.
+    const refused = await RawClient.connect(server.addr).then(
+      async (second) => {
+        const closed = await second.waitClosed();
+        second.close();
+        return closed;
+      },
+      (err) => (err as { code?: string }).code === "ECONNRESET",
+    );
+    assert.ok(refused, "the second is refused");
     let families = await scrape(server.stats);
     assert.equal(
       sampleOf(families, "distcache_connections_refused_total", {
@@ -261,6 +270,154 @@ describe("-stats, distcache stats, -log", () => {
     const table = await runCli(["stats", proxy.stats]);
     assert.match(table.stdout, /^distcache proxy /m);
     assert.match(table.stdout, /^server up +0$/m);
+    assert.ok(await proxy.proc.stop(), "clean shutdown");
+  });
+
+  it("client -stats: link state, requests answered 2, reconnects and the queue move as the server goes and comes back", async () => {
+    const serverSock = `UNIX:${path.join(box.dir, "back.sock")}`;
+    const proxySock = `UNIX:${path.join(box.dir, "back-proxy.sock")}`;
+    let server = await start(box, ["server", "-listen", serverSock, "-quiet"]);
+    const proxy = await start(box, [
+      "client",
+      "-listen",
+      proxySock,
+      "-server",
+      serverSock,
+      "-retry",
+      "200",
+      "-stats",
+      "IP:127.0.0.1:0",
+    ]);
+    const read = async () => {
+      const f = await scrape(proxy.stats);
+      return {
+        up: sampleOf(f, "distcache_server_up"),
+        reconnects: sampleOf(f, "distcache_proxy_reconnects_total"),
+        forwarded: sampleOf(f, "distcache_proxy_requests_total", {
+          result: "forwarded",
+        }),
+        answered2: sampleOf(f, "distcache_proxy_requests_total", {
+          result: "disconnected",
+        }),
+        queue: sampleOf(f, "distcache_proxy_queue_depth"),
+        inFlight: sampleOf(f, "distcache_proxy_in_flight"),
+      };
+    };
+    await until(async () => (await read()).up === 1, 10_000, "the link up");
+    const raw = await RawClient.connect(proxySock);
+    try {
+      raw.send(frame({ uid: 1, op: OP.HAVE, data: bytes("x") }));
+      assert.deepEqual((await raw.answer()).payload, Uint8Array.of(1)); // no
+      const first = await read();
+      assert.deepEqual(first, {
+        up: 1,
+        reconnects: 0,
+        forwarded: 1,
+        answered2: 0,
+        queue: 0,
+        inFlight: 0,
+      });
+
+      // The server goes: the link is down, and every request is answered 2.
+      assert.ok(await server.proc.stop(), "server stopped");
+      await until(async () => (await read()).up === 0, 10_000, "link down");
+      for (let uid = 2; uid <= 4; uid++) {
+        raw.send(frame({ uid, op: OP.HAVE, data: bytes("x") }));
+        assert.deepEqual((await raw.answer()).payload, Uint8Array.of(2));
+      }
+      const down = await read();
+      assert.equal(down.up, 0);
+      assert.equal(down.answered2, 3);
+      assert.equal(down.forwarded, 1);
+      assert.equal(down.reconnects, 0);
+
+      // It comes back: the proxy reconnects, counts it, and forwards again.
+      server = await start(box, ["server", "-listen", serverSock, "-quiet"]);
+      await until(async () => (await read()).up === 1, 10_000, "link back");
+      raw.send(frame({ uid: 5, op: OP.HAVE, data: bytes("x") }));
+      assert.deepEqual((await raw.answer()).payload, Uint8Array.of(1)); // no
+      const back = await read();
+      assert.equal(back.reconnects, 1);
+      assert.equal(back.forwarded, 2);
+      assert.equal(back.answered2, 3);
+      const families = await scrape(proxy.stats);
+      assert.equal(sampleOf(families, "distcache_connections"), 1);
+      assert.equal(sampleOf(families, "distcache_connections_total"), 1);
+      assert.equal(
+        sampleOf(families, "distcache_proxy_link_lost_total", {
+          cause: "closed",
+        }),
+        1,
+      );
+    } finally {
+      raw.close();
+    }
+    const table = await runCli(["stats", proxy.stats]);
+    assert.match(table.stdout, /^proxy reconnects total +1$/m);
+    assert.match(table.stdout, /^  disconnected +3$/m);
+    assert.ok(await proxy.proc.stop(), "clean shutdown");
+    assert.ok(await server.proc.stop(), "clean shutdown");
+  });
+
+  it("client -stats: a server that stops answering shows as requests in flight and a queue, answered 2 when the link breaks", async () => {
+    // A "server" that accepts and never answers.
+    const sockPath = path.join(box.dir, "mute.sock");
+    const peers: net.Socket[] = [];
+    const mute = net.createServer((s) => peers.push(s));
+    await new Promise<void>((resolve) => mute.listen(sockPath, resolve));
+    const proxySock = `UNIX:${path.join(box.dir, "mute-proxy.sock")}`;
+    const proxy = await start(box, [
+      "client",
+      "-listen",
+      proxySock,
+      "-server",
+      `UNIX:${sockPath}`,
+      "-pipeline",
+      "1",
+      "-timeout",
+      "60000",
+      "-retry",
+      "60000",
+      "-stats",
+      "IP:127.0.0.1:0",
+    ]);
+    const read = async () => {
+      const f = await scrape(proxy.stats);
+      return {
+        inFlight: sampleOf(f, "distcache_proxy_in_flight"),
+        queue: sampleOf(f, "distcache_proxy_queue_depth"),
+        answered2: sampleOf(f, "distcache_proxy_requests_total", {
+          result: "disconnected",
+        }),
+      };
+    };
+    const a = await RawClient.connect(proxySock);
+    const b = await RawClient.connect(proxySock);
+    try {
+      await until(async () => peers.length === 1, 10_000, "the link");
+      a.send(frame({ uid: 1, op: OP.HAVE, data: bytes("a") }));
+      await until(
+        async () => (await read()).inFlight === 1,
+        10_000,
+        "a's request in flight",
+      );
+      b.send(frame({ uid: 2, op: OP.HAVE, data: bytes("b") }));
+      await until(
+        async () => (await read()).queue === 1,
+        10_000,
+        "b waiting for room",
+      );
+      assert.deepEqual(await read(), { inFlight: 1, queue: 1, answered2: 0 });
+      // The link breaks: both are answered 2, nothing is left waiting.
+      for (const p of peers) p.destroy();
+      assert.deepEqual((await a.answer()).payload, Uint8Array.of(2));
+      assert.deepEqual((await b.answer()).payload, Uint8Array.of(2));
+      assert.deepEqual(await read(), { inFlight: 0, queue: 0, answered2: 2 });
+    } finally {
+      a.close();
+      b.close();
+      await new Promise((resolve) => mute.close(resolve));
+    }
     assert.ok(await proxy.proc.stop(), "clean shutdown");
   });
 
