@@ -266,6 +266,55 @@ describe("-snapshot", () => {
     assert.equal((await figures(s.stats)).sessions, 600);
     assert.ok(await s.proc.stop("SIGTERM"), "clean stop");
   });
+  it("never reads or writes a snapshot through a symbolic link, and refuses a linked key file", async () => {
+    // A link planted at the snapshot's path, to a good snapshot elsewhere.
+    const elsewhere = path.join(tmp, "elsewhere.snap");
+    const source = new DcServer(512);
+    source.importSession(
+      600_000,
+      new TextEncoder().encode("planted"),
+      new Uint8Array(100),
+    );
+    await writeSnapshot(source, elsewhere, key);
+    source.close();
+    const planted = fs.readFileSync(elsewhere);
+    const snap = path.join(tmp, "linked.snap");
+    fs.symlinkSync(elsewhere, snap);
+    const s = await start(snap);
+    assert.match(
+      s.proc.stderr,
+      /snapshot refused, starting empty: .*linked\.snap: is a symbolic link/,
+    );
+    assert.deepEqual(await figures(s.stats), { sessions: 0, bytes: 0 });
+    const ctx = await DcCtx.create(s.addr, DC_CTX_FLAG_PERSISTENT);
+    assert.ok(await ctx.addSession("mine", "written at the stop", 600_000));
+    ctx.close();
+    assert.ok(await s.proc.stop("SIGTERM"), "clean stop");
+    // The stop wrote a file of its own, private, and left the target alone.
+    const st = fs.lstatSync(snap);
+    assert.ok(st.isFile(), "a regular file, not the link");
+    assert.equal(st.mode & 0o777, 0o600);
+    assert.deepEqual(fs.readFileSync(elsewhere), planted);
+    assert.equal(
+      (await openSnapshot(key, fs.readFileSync(snap))).sessions.length,
+      1,
+    );
+
+    const linkedKey = path.join(tmp, "linked.key");
+    fs.symlinkSync(keyFile, linkedKey);
+    const res = await runCli([
+      "server",
+      "-listen",
+      `UNIX:${path.join(tmp, "linked-key.sock")}`,
+      "-snapshot",
+      path.join(tmp, "y.snap"),
+      "-snapshot-key",
+      linkedKey,
+    ]);
+    assert.equal(res.code, 1);
+    assert.match(res.stderr, /snapshot key .*linked\.key: is a symbolic link/);
+    assert.equal(fs.existsSync(path.join(tmp, "y.snap")), false);
+  });
 
   it("-snapshot needs a key, and a key only its owner can read", async () => {
     const noKey = await runCli([
