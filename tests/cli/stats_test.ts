@@ -354,7 +354,7 @@ describe("-stats, distcache stats, -log", () => {
     }
     const table = await runCli(["stats", proxy.stats]);
     assert.match(table.stdout, /^proxy reconnects total +1$/m);
-    assert.match(table.stdout, /^  disconnected +3$/m);
+    assert.match(table.stdout, /^ {2}disconnected +3$/m);
     assert.ok(await proxy.proc.stop(), "clean shutdown");
     assert.ok(await server.proc.stop(), "clean shutdown");
   });
@@ -394,7 +394,7 @@ describe("-stats, distcache stats, -log", () => {
     const a = await RawClient.connect(proxySock);
     const b = await RawClient.connect(proxySock);
     try {
-      await until(async () => peers.length === 1, 10_000, "the link");
+      await until(() => peers.length === 1, 10_000, "the link");
       a.send(frame({ uid: 1, op: OP.HAVE, data: bytes("a") }));
       await until(
         async () => (await read()).inFlight === 1,
