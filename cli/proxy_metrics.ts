@@ -13,6 +13,8 @@ import type { MetricsRegistry } from "@distcache/distcache/dc_server";
 export interface ProxyStatsSource {
   /** Its counters now. */
   stats(): DcProxyStats;
+  /** Connections refused at accept over `-maxconns`. */
+  connectionsRefused(): number;
 }
 
 /**
@@ -102,6 +104,14 @@ export function registerProxyMetrics(
     "distcache_connections_total",
     "Local clients accepted since start.",
     () => stats().clientsTotal,
+  );
+  registry.counter(
+    "distcache_connections_refused_total",
+    "Local connections refused at accept, by reason (maxconns: over -maxconns).",
+    () => [{
+      labels: { reason: "maxconns" },
+      value: proxy.connectionsRefused(),
+    }],
   );
   registry.counter(
     "distcache_idle_closed_total",

@@ -75,6 +75,8 @@ export interface DcProxyHandle {
   serverUp(): boolean;
   /** Counters. */
   stats(): DcProxyStats;
+  /** Connections closed at accept because `maxConnections` were open. */
+  connectionsRefused(): number;
   /** Resolves when the proxy has stopped (rejects if its loop failed). */
   readonly finished: Promise<void>;
   /** Stops: closes local clients, the upstream and the listener. */
@@ -135,9 +137,11 @@ export async function startProxy(
     throw err;
   }
   const loop = proxy.loop;
+  let refused = 0;
   const acceptor = loop.accept(list, (conn) => proxy.addClient(conn), {
     maxConnections,
     onRefused: (count) => options.onRefused?.(count, maxConnections),
+    countRefused: () => refused++,
   });
   // Stopped by close(), or by the loop ending (a shared loop closed, or a
   // visit that threw: then `finished` rejects with its error).
@@ -154,6 +158,7 @@ export async function startProxy(
     proxy,
     serverUp: () => proxy.upstream.stats().established,
     stats: () => proxy.stats(),
+    connectionsRefused: () => refused,
     finished,
     close,
     [Symbol.asyncDispose]: close,

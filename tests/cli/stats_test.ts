@@ -421,6 +421,61 @@ describe("-stats, distcache stats, -log", () => {
     assert.ok(await proxy.proc.stop(), "clean shutdown");
   });
 
+  it("client -stats: local connections over -maxconns are counted as refused", async () => {
+    const serverSock = `UNIX:${path.join(box.dir, "pmax.sock")}`;
+    const server = await start(box, [
+      "server",
+      "-listen",
+      serverSock,
+      "-quiet",
+    ]);
+    const proxySock = `UNIX:${path.join(box.dir, "pmax-proxy.sock")}`;
+    const proxy = await start(box, [
+      "client",
+      "-listen",
+      proxySock,
+      "-server",
+      serverSock,
+      "-maxconns",
+      "1",
+      "-stats",
+      "IP:127.0.0.1:0",
+    ]);
+    const refusedNow = async () =>
+      sampleOf(
+        await scrape(proxy.stats),
+        "distcache_connections_refused_total",
+        {
+          reason: "maxconns",
+        },
+      );
+    assert.equal(await refusedNow(), 0);
+    const first = await RawClient.connect(proxySock);
+    try {
+      await until(
+        async () =>
+          sampleOf(await scrape(proxy.stats), "distcache_connections") === 1,
+        10_000,
+        "the first client",
+      );
+      // Closed at accept: the connect itself may already see the reset.
+      const refused = await RawClient.connect(proxySock).then(
+        async (second) => {
+          const closed = await second.waitClosed();
+          second.close();
+          return closed;
+        },
+        (err) => (err as { code?: string }).code === "ECONNRESET",
+      );
+      assert.ok(refused, "the second is refused");
+      assert.equal(await refusedNow(), 1);
+    } finally {
+      first.close();
+    }
+    assert.ok(await proxy.proc.stop(), "clean shutdown");
+    assert.ok(await server.proc.stop(), "clean shutdown");
+  });
+
   it("-daemon -log FILE: the daemon's banner, dropped clients, stats lines and stop reach the file", async () => {
     const sock = path.join(box.dir, "daemon.sock");
     const pidfile = path.join(box.dir, "daemon.pid");
