@@ -60,11 +60,22 @@ export function redisCli(
   });
 }
 
+// Ports handed out by this process: the kernel may give the port of a
+// listener just closed to the next bind(0), and a Cluster asks for six
+// before any node listens.
+const handedOut = new Set<number>();
+
 /** A free TCP port on 127.0.0.1 (and its cluster bus port, +10000, too). */
 export async function freePort(): Promise<number> {
   for (;;) {
     const port = await listenOnce(0);
-    if (port + 10000 <= 65535 && (await listenOnce(port + 10000)) !== -1) {
+    const bus = port + 10000;
+    if (
+      bus <= 65535 && !handedOut.has(port) && !handedOut.has(bus) &&
+      (await listenOnce(bus)) !== -1
+    ) {
+      handedOut.add(port);
+      handedOut.add(bus);
       return port;
     }
   }
