@@ -15,6 +15,9 @@ import {
 } from "../dc_enc/mod.ts";
 import { NalAddress } from "../nal/address.ts";
 import { bytesEqual } from "../nal/_util.ts";
+import { NalConnection } from "../nal/connection.ts";
+import { NalOptionError } from "../nal/errors.ts";
+import type { NalTlsConnectOptions } from "../nal/tls_options.ts";
 import { currentPid } from "../nal/runtime/process.ts";
 import type { RuntimeAdapter } from "../nal/runtime/types.ts";
 import { bytesArg, describeValue, idArg, intArg, storageArg } from "./_args.ts";
@@ -104,6 +107,16 @@ export interface DcCtxOptions {
   /** Socket adapter. @default {defaultAdapter()} */
   adapter?: RuntimeAdapter;
   /**
+   * Connect over TLS (a TCP target only: a server or proxy listening with
+   * `-tls-cert`/`-tls-key`): `ca` is the only CA trusted for the server's
+   * certificate (default: the runtime's roots), `cert` and `key` a client
+   * certificate for a server that asks for one (`-tls-ca`), `serverName`
+   * the name the server's certificate must be for (default: the target's
+   * host). The certificate is always verified, chain and name, unless
+   * `insecureSkipVerify` (for tests only). @default {plain TCP}
+   */
+  tls?: NalTlsConnectOptions;
+  /**
    * Reads the current process id, for `DC_CTX_FLAG_PERSISTENT_PIDCHECK`.
    * @default {currentPid}
    */
@@ -149,6 +162,7 @@ export class DcCtx {
   readonly #timeoutMs: number;
   readonly #maxInFlight: number;
   readonly #adapter: RuntimeAdapter | undefined;
+  readonly #tls: NalTlsConnectOptions | undefined;
   readonly #readPid: () => number;
   #link: Link | null = null;
   #pid: number;
@@ -163,6 +177,7 @@ export class DcCtx {
     this.#timeoutMs = options.timeoutMs ?? DC_CTX_DEFAULT_TIMEOUT_MS;
     this.#maxInFlight = options.maxInFlight ?? DC_CTX_DEFAULT_MAX_IN_FLIGHT;
     this.#adapter = options.adapter;
+    this.#tls = options.tls;
     this.#readPid = options.pid ?? currentPid;
     this.#pid = this.#readPid();
   }
@@ -172,10 +187,12 @@ export class DcCtx {
    *
    * @param target Address of the proxy or server, e.g. `"UNIX:/tmp/scache"`.
    * @param flags `DC_CTX_FLAG_*`, OR'ed.
-   * @param options Operation timeout, requests in flight, socket adapter.
+   * @param options Operation timeout, requests in flight, socket adapter,
+   *   TLS.
    * @throws {DcArgumentError} for arguments of the wrong type or out of
    *   range (a target that is not a string, unknown flags, a timeout or
-   *   `maxInFlight` that is not a positive integer...).
+   *   `maxInFlight` that is not a positive integer, TLS options that are
+   *   not PEM or are given for a UNIX target...).
    * @throws {NalAddressError} for a bad or listen-only address.
    * @throws {DcConnectError} for a persistent context (without
    *   `DC_CTX_FLAG_PERSISTENT_LATE`) that cannot connect.
@@ -206,6 +223,7 @@ export class DcCtx {
         `cannot connect to "${target}": a listen-only address`,
       );
     }
+    checkTls(options.tls, addr, target);
     const timeoutMs = options.timeoutMs ?? DC_CTX_DEFAULT_TIMEOUT_MS;
     const ctx = new DcCtx(addr, flags, options);
     if (
@@ -435,7 +453,7 @@ export class DcCtx {
   }
 
   #open(): Link | null {
-    return Link.open(this.#addr, this.#adapter, this.#maxInFlight);
+    return Link.open(this.#addr, this.#adapter, this.#maxInFlight, this.#tls);
   }
 
   #linkFor(persistent: boolean): Link | null {
@@ -478,6 +496,27 @@ function checkOptions(options: unknown): void {
   ) {
     throw new DcArgumentError(
       `invalid adapter: ${describeValue(o.adapter)}; must be a RuntimeAdapter`,
+    );
+  }
+}
+
+// TLS options are checked once, here, by the connection that will use
+// them (which makes no socket until asked to).
+function checkTls(
+  tls: NalTlsConnectOptions | undefined,
+  addr: NalAddress,
+  target: string,
+): void {
+  if (tls === undefined) return;
+  try {
+    new NalConnection({ tls });
+  } catch (err) {
+    if (!(err instanceof NalOptionError)) throw err;
+    throw new DcArgumentError(err.message);
+  }
+  if (addr.target().kind !== "tcp") {
+    throw new DcArgumentError(
+      `invalid tls for "${target}": TLS is for TCP targets (IP:, IPv4:, IPv6:); a UNIX socket is reached with file permissions`,
     );
   }
 }

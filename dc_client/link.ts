@@ -7,6 +7,7 @@ import type { NalAddress } from "../nal/address.ts";
 import { NalConnection } from "../nal/connection.ts";
 import type { RuntimeAdapter } from "../nal/runtime/types.ts";
 import { NalSelector } from "../nal/selector.ts";
+import type { NalTlsConnectOptions } from "../nal/tls_options.ts";
 
 /** How a request ended: the answer, or why there is none. */
 export type Outcome =
@@ -49,8 +50,9 @@ export class Link {
     addr: NalAddress,
     adapter: RuntimeAdapter | undefined,
     maxInFlight: number,
+    tls?: NalTlsConnectOptions,
   ): Link | null {
-    const conn = new NalConnection({ adapter });
+    const conn = new NalConnection({ adapter, tls });
     return conn.create(addr) ? new Link(conn, maxInFlight) : null;
   }
 

@@ -9,12 +9,14 @@ import {
   type DistcacheError,
   loopService,
   NalAddress,
+  type NalAllowList,
   NalIdleTracker,
   NalListener,
   NalLoop,
   type NalLoopEntry,
   type NalSocketError,
   type NalSocketOwner,
+  type NalTlsListenOptions,
   type RuntimeAdapter,
 } from "../nal/mod.ts";
 import type { DcCache, DcCacheFactory } from "./cache.ts";
@@ -84,6 +86,23 @@ export interface ServeOptions {
    * socket is reachable, as the mode is. @default {the process's}
    */
   socketOwner?: NalSocketOwner;
+  /**
+   * TLS on a TCP address (`-tls-cert`, `-tls-key`; TLS 1.2 and 1.3): PEM
+   * certificate chain and key, and with `ca` (`-tls-ca`) only clients
+   * holding a certificate from that CA get in (mutual TLS). A client that
+   * fails the handshake is dropped alone. @default {plain TCP}
+   */
+  tls?: NalTlsListenOptions;
+  /**
+   * Peers let in on a TCP address (`-allow`); others are closed at accept,
+   * before a byte is read. @default {every peer}
+   */
+  allow?: NalAllowList;
+  /**
+   * Called, at most once a second, with how many peers `allow` refused
+   * since the last call and the last one's address.
+   */
+  onDenied?: (count: number, address: string) => void;
   /**
    * Most clients connected at once (`-maxconns`); over it a new connection
    * is accepted and closed at once. @default {the open-files soft limit
@@ -211,6 +230,9 @@ export async function serve(options: ServeOptions = {}): Promise<Server> {
       onError: options.onAcceptError,
       mode: options.socketMode,
       owner: options.socketOwner,
+      tls: options.tls,
+      allow: options.allow,
+      onDenied: options.onDenied,
     });
   } catch (err) {
     server.close();

@@ -6,6 +6,7 @@
  */
 
 import { formatTarget, type NalAddress } from "./address.ts";
+import { NalAllowList } from "./allow.ts";
 import {
   attachTransport,
   type NalConnection,
@@ -15,10 +16,13 @@ import { NalOptionError, NalSocketError } from "./errors.ts";
 import { FdGuard } from "./runtime/fd_guard.ts";
 import { defaultAdapter } from "./runtime/mod.ts";
 import type {
+  ListenHooks,
   RuntimeAdapter,
   RuntimeListener,
   SocketTarget,
+  TlsListenOptions,
 } from "./runtime/types.ts";
+import { type NalTlsListenOptions, tlsListenConfig } from "./tls_options.ts";
 import {
   lockPathOf,
   lockSocketPath,
@@ -61,6 +65,26 @@ export interface NalListenerOptions {
    * is never reachable as another owner's.
    */
   owner?: NalSocketOwner;
+  /**
+   * TLS for a TCP listener (TLS 1.2 and 1.3, by the runtime's own TLS):
+   * every client must speak it, and with `tls.ca` show a certificate from
+   * that CA. A client that fails the handshake (plaintext, no or a wrong
+   * certificate) is dropped alone. Refused on a UNIX address.
+   * @default {plain TCP}
+   */
+  tls?: NalTlsListenOptions;
+  /**
+   * Peers a TCP listener lets in (IPv4 and IPv6 networks); any other is
+   * closed as soon as it is accepted, before a TLS handshake or a byte
+   * read, and counted ({@linkcode NalListener.prototype.denied}). Refused
+   * on a UNIX address. @default {every peer}
+   */
+  allow?: NalAllowList;
+  /**
+   * Told, at most once a second, of peers refused by `allow`: how many
+   * since the last call, and the last one's address (e.g. `"10.9.8.7"`).
+   */
+  onDenied?: (count: number, address: string) => void;
 }
 
 /**
@@ -98,6 +122,8 @@ interface ListenerCore {
   guard: FdGuard | null;
   /** Connections handed out by accept() and not closed yet. */
   handedOut: number;
+  /** Reports of peers refused by the allow list. */
+  denied: NalThrottle<string> | null;
 }
 
 const cores = new WeakMap<NalListener, ListenerCore>();
@@ -138,6 +164,10 @@ export class NalListener {
   readonly #onError: ((error: NalSocketError) => void) | undefined;
   readonly #mode: number | undefined;
   readonly #owner: NalSocketOwner | undefined;
+  readonly #tls: TlsListenOptions | undefined;
+  readonly #allow: NalAllowList | undefined;
+  readonly #onDenied: ((count: number, address: string) => void) | undefined;
+  #denied = 0;
   #address = "";
   /** Why the last `create` failed, if it did. */
   error: NalSocketError | null = null;
@@ -146,9 +176,11 @@ export class NalListener {
    * Makes an idle listener; `create` makes it listen.
    *
    * @param options Which socket adapter to use, where accept failures are
-   *   reported, the mode and owner of a UNIX socket file.
-   * @throws {NalOptionError} for a mode with bits beyond 0o777, or an id
-   *   that is not a non-negative integer.
+   *   reported, the mode and owner of a UNIX socket file, TLS, the peers
+   *   allowed.
+   * @throws {NalOptionError} for a mode with bits beyond 0o777, an id that
+   *   is not a non-negative integer, TLS options without a PEM certificate
+   *   and key, an `allow` that is not a {@linkcode NalAllowList}.
    */
   constructor(options: NalListenerOptions = {}) {
     const mode = options.mode;
@@ -170,6 +202,15 @@ export class NalListener {
         );
       }
     }
+    if (
+      options.allow !== undefined && !(options.allow instanceof NalAllowList)
+    ) {
+      throw new NalOptionError(
+        `invalid allow ${
+          String(options.allow)
+        }: must be a NalAllowList (NalAllowList.parse("10.0.0.0/8,::1"))`,
+      );
+    }
     this.#adapter = options.adapter ?? defaultAdapter();
     this.#onError = options.onError;
     this.#mode = mode;
@@ -177,6 +218,16 @@ export class NalListener {
         options.owner?.gid === undefined
       ? undefined
       : options.owner;
+    this.#tls = options.tls === undefined
+      ? undefined
+      : tlsListenConfig(options.tls);
+    this.#allow = options.allow;
+    this.#onDenied = options.onDenied;
+  }
+
+  /** Peers refused by the `allow` option since the listener was made. */
+  denied(): number {
+    return this.#denied;
   }
 
   /**
@@ -195,6 +246,17 @@ export class NalListener {
       return this.#fail("ERR_LISTEN", `cannot listen on "${addr}"`);
     }
     const target = addr.target();
+    if (
+      target.kind === "unix" &&
+      (this.#tls !== undefined || this.#allow !== undefined)
+    ) {
+      return this.#fail(
+        "ERR_LISTEN",
+        `cannot listen on "${addr}": ${
+          this.#tls !== undefined ? "TLS" : "an allow list"
+        } is for TCP addresses (IP:, IPv4:, IPv6:), a UNIX socket has file permissions`,
+      );
+    }
     let lock: { release(): void } | null = null;
     if (target.kind === "unix") {
       if (!parentExists(target.path)) {
@@ -229,6 +291,7 @@ export class NalListener {
       lock,
       guard: null,
       handedOut: 0,
+      denied: null,
     };
     const reports = new NalThrottle<Error>((count, err) => {
       const times = count === 1 ? "" : ` (${count} times)`;
@@ -242,6 +305,10 @@ export class NalListener {
         ),
       );
     });
+    const denied = new NalThrottle<string>((count, address) =>
+      this.#onDenied?.(count, address)
+    );
+    core.denied = denied;
     if (this.#adapter.backsOffAccept !== true) {
       // The runtime would retry a failing accept(2) at once (or stop
       // accepting, or drop newcomers without a word): out of descriptors,
@@ -256,6 +323,7 @@ export class NalListener {
     } catch (err) {
       lock?.release();
       core.guard?.close();
+      denied.close();
       const code = listenCode(err);
       // Bun says only "Failed to listen at <host>": name the reason the
       // same way on every runtime.
@@ -389,6 +457,7 @@ export class NalListener {
     if (core === undefined) return;
     cores.delete(this);
     core.guard?.close();
+    core.denied?.close();
     const released = core.runtime.close();
     for (const t of core.queue) t.close();
     core.queue.length = 0;
@@ -431,10 +500,21 @@ export class NalListener {
       core.blocked.shift()?.();
       return t;
     };
-    const hooks = { onAcceptError: (err: Error) => reports.note(err) };
+    const allow = this.#allow;
+    const hooks: ListenHooks = {
+      onAcceptError: (err: Error) => reports.note(err),
+    };
+    if (allow !== undefined) {
+      hooks.admit = (address) => {
+        if (allow.allows(address)) return true;
+        this.#denied++;
+        core.denied?.note(address);
+        return false;
+      };
+    }
     const target = core.target;
     if (target.kind !== "unix" || !this.#private) {
-      return await this.#adapter.listen(target, onAccept, hooks);
+      return await this.#adapter.listen(target, onAccept, hooks, this.#tls);
     }
     const hidden = privateSocketDir(target.path);
     try {

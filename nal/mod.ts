@@ -33,6 +33,7 @@ export {
   NAL_MAX_BUFFER_SIZE,
   NalAddress,
 } from "./address.ts";
+export { NalAllowList } from "./allow.ts";
 export { NalBuffer } from "./buffer.ts";
 export { NalConnection, type NalConnectionOptions } from "./connection.ts";
 export {
@@ -74,6 +75,8 @@ export {
   setDefaultAdapter,
   type SocketSink,
   type SocketTarget,
+  type TlsConnectOptions,
+  type TlsListenOptions,
 } from "./runtime/mod.ts";
 export {
   type NalFileReader,
@@ -116,3 +119,8 @@ export {
   type NalWatchable,
 } from "./loop.ts";
 export { NalThrottle } from "./throttle.ts";
+export {
+  type NalPem,
+  type NalTlsConnectOptions,
+  type NalTlsListenOptions,
+} from "./tls_options.ts";

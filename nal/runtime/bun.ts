@@ -1,5 +1,6 @@
 /**
- * The Bun adapter: `Bun.connect` / `Bun.listen`, TCP and UNIX.
+ * The Bun adapter: `Bun.connect` / `Bun.listen`, TCP and UNIX, and TLS
+ * through their `tls` option.
  *
  * Bun's `socket.write()` returns how many bytes the kernel took and keeps
  * nothing: the rest is held here and written on `drain`.
@@ -18,6 +19,8 @@ import {
   SOCKET_LINGER_MS,
   type SocketSink,
   type SocketTarget,
+  type TlsConnectOptions,
+  type TlsListenOptions,
 } from "./types.ts";
 
 // The few members of Bun's socket API this adapter uses, so that the file
@@ -42,6 +45,24 @@ interface BunHandlers {
   error?(socket: BunSocketApi, error: Error): void;
   end?(socket: BunSocketApi): void;
   connectError?(socket: BunSocketApi, error: Error): void;
+  /**
+   * A TLS handshake ended: `authorizationError` says why the peer's
+   * certificate was not verified (whatever `success` says).
+   */
+  handshake?(
+    socket: BunSocketApi,
+    success: boolean,
+    authorizationError: Error | null,
+  ): void;
+}
+
+interface BunTlsOptions {
+  cert?: string;
+  key?: string;
+  ca?: string;
+  serverName?: string;
+  requestCert?: boolean;
+  rejectUnauthorized?: boolean;
 }
 
 interface BunServerApi {
@@ -51,7 +72,7 @@ interface BunServerApi {
 
 type BunConnectOptions =
   & ({ unix: string } | { hostname: string; port: number })
-  & { socket: BunHandlers; allowHalfOpen: boolean };
+  & { socket: BunHandlers; allowHalfOpen: boolean; tls?: BunTlsOptions };
 
 interface BunGlobal {
   connect(options: BunConnectOptions): Promise<BunSocketApi>;
@@ -186,6 +207,18 @@ const shared: BunHandlers = {
   end: (s) => own(s)?.sink.onEnd(),
 };
 
+function bunConnectTls(tls: TlsConnectOptions): BunTlsOptions {
+  return {
+    ca: tls.ca,
+    cert: tls.cert,
+    key: tls.key,
+    serverName: tls.serverName,
+    // Bun verifies the chain and the name and closes on a failure; the
+    // handshake handler tells the error to the sink first.
+    rejectUnauthorized: tls.insecureSkipVerify !== true,
+  };
+}
+
 function endpoint(
   target: SocketTarget,
 ): { unix: string } | { hostname: string; port: number } {
@@ -212,43 +245,101 @@ function endpoint(
  */
 export const bunAdapter: RuntimeAdapter = {
   name: "bun",
-  connect(target: SocketTarget, sink: SocketSink): void {
+  connect(
+    target: SocketTarget,
+    sink: SocketSink,
+    tls?: TlsConnectOptions,
+  ): void {
     const wrapper = new BunSocket(sink);
     sink.attach(wrapper);
     const tcp = target.kind === "tcp";
+    const socket: BunHandlers = {
+      ...shared,
+      open: (s) => {
+        s.data = wrapper;
+        wrapper.opened(s, tcp);
+      },
+      connectError: (_s, err) => wrapper.closed(err),
+    };
+    if (tls !== undefined && tcp) {
+      // Open once the handshake is done and the certificate verified.
+      socket.open = (s) => {
+        s.data = wrapper;
+      };
+      socket.handshake = (s, _success, authorizationError) => {
+        s.data = wrapper;
+        if (authorizationError && tls.insecureSkipVerify !== true) {
+          wrapper.error = authorizationError;
+          s.end();
+        } else {
+          wrapper.opened(s, tcp);
+        }
+      };
+    }
     bun().connect({
       ...endpoint(target),
       allowHalfOpen: true,
-      socket: {
-        ...shared,
-        open: (s) => {
-          s.data = wrapper;
-          wrapper.opened(s, tcp);
-        },
-        connectError: (_s, err) => wrapper.closed(err),
-      },
+      ...(tls !== undefined && tcp ? { tls: bunConnectTls(tls) } : {}),
+      socket,
     }).catch((err: Error) => wrapper.closed(err));
   },
   listen(
     target: SocketTarget,
     onAccept: () => SocketSink,
-    _hooks?: ListenHooks,
+    hooks: ListenHooks = {},
+    tls?: TlsListenOptions,
   ): Promise<RuntimeListener> {
     const tcp = target.kind === "tcp";
+    const admit = tcp ? hooks.admit : undefined;
+    const mutual = tls?.ca !== undefined;
     const server = bun().listen({
       ...endpoint(target),
       // Half-open: a client's end of stream must not close our side before
       // its requests are answered.
       allowHalfOpen: true,
+      ...(tls !== undefined && tcp
+        ? {
+          tls: {
+            cert: tls.cert,
+            key: tls.key,
+            ca: tls.ca,
+            requestCert: mutual,
+            rejectUnauthorized: mutual,
+          },
+        }
+        : {}),
       socket: {
         ...shared,
         open: (s) => {
+          // Before any handshake: a peer not admitted costs nothing more.
+          if (admit !== undefined && !admit(s.remoteAddress ?? "")) {
+            s.end();
+            return;
+          }
           const sink = onAccept();
           const wrapper = new BunSocket(sink);
           s.data = wrapper;
           sink.attach(wrapper);
           wrapper.opened(s, tcp);
         },
+        // Bun refuses an unverified client certificate itself
+        // (rejectUnauthorized); this holds it to that.
+        ...(mutual
+          ? {
+            handshake: (
+              s: BunSocketApi,
+              success: boolean,
+              err: Error | null,
+            ) => {
+              if (success && !err) return;
+              const wrapper = own(s);
+              if (wrapper) {
+                wrapper.error = err ?? new Error("TLS handshake failed");
+              }
+              s.end();
+            },
+          }
+          : {}),
       },
     });
     // (Bun reports no failed accept(2), it retries it at once: the

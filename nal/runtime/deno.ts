@@ -1,5 +1,11 @@
 /**
- * The Deno adapter: `Deno.connect` / `Deno.listen`, TCP and UNIX.
+ * The Deno adapter: `Deno.connect` / `Deno.listen`, TCP and UNIX;
+ * `Deno.listenTls` for a TLS listener. Two TLS cases go through `node:tls`
+ * (Deno's own Node compatibility) instead, because Deno's own API cannot
+ * do them: a listener that verifies client certificates (`Deno.listenTls`
+ * asks for none), and connecting (`Deno.connectTls` and `Deno.startTls`
+ * trust a CA given only in addition to the root store, where a CA given
+ * must be the only one trusted).
  *
  * Deno's sockets are pull-based (`read()` / `write()` promises): a read loop
  * feeds the sink and parks while paused, and one write is in flight at a
@@ -19,6 +25,8 @@ import {
   SOCKET_LINGER_MS,
   type SocketSink,
   type SocketTarget,
+  type TlsConnectOptions,
+  type TlsListenOptions,
 } from "./types.ts";
 
 // The few members of Deno's socket API this adapter uses, declared here
@@ -49,6 +57,9 @@ declare namespace Deno {
     | { transport: "tcp"; hostname: string; port: number };
   function connect(options: Endpoint): Promise<Conn>;
   function listen(options: Endpoint): Listener;
+  function listenTls(
+    options: { hostname: string; port: number; cert: string; key: string },
+  ): Listener;
 }
 
 // An idle connection waits in read() with a small array; only a read that
@@ -152,7 +163,8 @@ class DenoSocket implements RuntimeSocket {
       this.#release();
       return;
     }
-    if (tcp) (conn as Deno.TcpConn).setNoDelay(true);
+    // (A TLS connection has no setNoDelay: Deno sets none on it.)
+    if (tcp && "setNoDelay" in conn) (conn as Deno.TcpConn).setNoDelay(true);
     this.#sink.onOpen();
     if (this.#queued !== null) this.#flush();
     this.#readLoop();
@@ -317,6 +329,24 @@ class DenoSocket implements RuntimeSocket {
   }
 }
 
+// node:tls, for what Deno's own TLS cannot do; loaded on first use.
+function nodeTls(): Promise<RuntimeAdapter> {
+  return import("./node.ts").then((m) => m.nodeAdapter);
+}
+
+// Whether an accepted peer may stay; one that may not is closed (before
+// any TLS handshake).
+function admitted(conn: Deno.Conn, admit: (address: string) => boolean) {
+  const addr = conn.remoteAddr;
+  if (addr.transport !== "tcp" || admit(addr.hostname)) return true;
+  try {
+    conn.close();
+  } catch {
+    // Gone already.
+  }
+  return false;
+}
+
 function denoConnect(target: SocketTarget): Promise<Deno.Conn> {
   return target.kind === "unix"
     ? Deno.connect({ transport: "unix", path: target.path })
@@ -346,7 +376,18 @@ function denoConnect(target: SocketTarget): Promise<Deno.Conn> {
 export const denoAdapter: RuntimeAdapter = {
   name: "deno",
   backsOffAccept: true,
-  connect(target: SocketTarget, sink: SocketSink): void {
+  connect(
+    target: SocketTarget,
+    sink: SocketSink,
+    tls?: TlsConnectOptions,
+  ): void {
+    if (tls !== undefined && target.kind === "tcp") {
+      nodeTls().then(
+        (node) => node.connect(target, sink, tls),
+        (err: Error) => sink.onClose(err),
+      );
+      return;
+    }
     const socket = new DenoSocket(sink);
     sink.attach(socket);
     // Deno.connect may throw synchronously (e.g. permissions): report it as
@@ -363,14 +404,28 @@ export const denoAdapter: RuntimeAdapter = {
     target: SocketTarget,
     onAccept: () => SocketSink,
     hooks: ListenHooks = {},
+    tls?: TlsListenOptions,
   ): Promise<RuntimeListener> {
+    if (tls?.ca !== undefined && target.kind === "tcp") {
+      return nodeTls().then((node) =>
+        node.listen(target, onAccept, hooks, tls)
+      );
+    }
     const listener: Deno.Listener = target.kind === "unix"
       ? Deno.listen({ transport: "unix", path: target.path })
+      : tls !== undefined
+      ? Deno.listenTls({
+        hostname: target.host,
+        port: target.port,
+        cert: tls.cert,
+        key: tls.key,
+      })
       : Deno.listen({
         transport: "tcp",
         hostname: target.host,
         port: target.port,
       });
+    const admit = target.kind === "tcp" ? hooks.admit : undefined;
     let closed = false;
     let wakeBackoff: (() => void) | null = null;
     const loop = (async () => {
@@ -401,6 +456,7 @@ export const denoAdapter: RuntimeAdapter = {
           wakeBackoff = null;
           continue;
         }
+        if (admit !== undefined && !admitted(conn, admit)) continue;
         const sink = onAccept();
         const socket = new DenoSocket(sink);
         sink.attach(socket);

@@ -17,6 +17,8 @@ import type {
   RuntimeListener,
   SocketSink,
   SocketTarget,
+  TlsConnectOptions,
+  TlsListenOptions,
 } from "./types.ts";
 
 export type {
@@ -26,6 +28,8 @@ export type {
   RuntimeSocket,
   SocketSink,
   SocketTarget,
+  TlsConnectOptions,
+  TlsListenOptions,
 } from "./types.ts";
 
 type LazyAdapter = RuntimeAdapter & { preload(): void };
@@ -48,10 +52,14 @@ function lazyAdapter(
     name,
     backsOffAccept,
     preload: () => void get().catch(() => {}),
-    connect(target: SocketTarget, sink: SocketSink): void {
-      if (impl !== null) return impl.connect(target, sink);
+    connect(
+      target: SocketTarget,
+      sink: SocketSink,
+      tls?: TlsConnectOptions,
+    ): void {
+      if (impl !== null) return impl.connect(target, sink, tls);
       get().then(
-        (adapter) => adapter.connect(target, sink),
+        (adapter) => adapter.connect(target, sink, tls),
         (err: Error) => sink.onClose(err),
       );
     },
@@ -59,8 +67,9 @@ function lazyAdapter(
       target: SocketTarget,
       onAccept: () => SocketSink,
       hooks?: ListenHooks,
+      tls?: TlsListenOptions,
     ): Promise<RuntimeListener> {
-      return (impl ?? await get()).listen(target, onAccept, hooks);
+      return (impl ?? await get()).listen(target, onAccept, hooks, tls);
     },
   };
 }

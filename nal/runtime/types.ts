@@ -105,6 +105,46 @@ export interface ListenHooks {
    * called often, so the owner rate-limits what it reports.
    */
   onAcceptError?(error: Error): void;
+  /**
+   * Asked, when given, about each accepted TCP peer before anything else
+   * (before any TLS handshake, before `onAccept`), with its IP address as
+   * the runtime reports it (`"10.1.2.3"`, `"::1"`, `"::ffff:10.1.2.3"`):
+   * `false` closes the socket at once, and the owner hears no more of it.
+   */
+  admit?(address: string): boolean;
+}
+
+/**
+ * TLS of a listening socket, as an adapter takes it (PEM text, checked by
+ * nal): TLS 1.2 or 1.3 with this certificate.
+ */
+export interface TlsListenOptions {
+  /** Certificate chain, the server's own first. */
+  readonly cert: string;
+  /** Its private key. */
+  readonly key: string;
+  /**
+   * CA certificates client certificates must chain to: when set, the
+   * handshake fails for a client without such a certificate.
+   */
+  readonly ca?: string;
+}
+
+/**
+ * TLS of a connecting socket, as an adapter takes it: the server's
+ * certificate is verified (chain and name) unless `insecureSkipVerify`.
+ */
+export interface TlsConnectOptions {
+  /** The only CA certificates trusted; unset: the runtime's roots. */
+  readonly ca?: string;
+  /** Client certificate chain (with `key`). */
+  readonly cert?: string;
+  /** Client certificate's private key (with `cert`). */
+  readonly key?: string;
+  /** Name the certificate must be for (and SNI); unset: the target host. */
+  readonly serverName?: string;
+  /** Accept any certificate (for tests only). */
+  readonly insecureSkipVerify?: boolean;
 }
 
 /** A listening socket as an adapter exposes it. */
@@ -137,15 +177,28 @@ export interface RuntimeAdapter {
    * otherwise a listener stops listening while it is out of descriptors.
    */
   readonly backsOffAccept?: boolean;
-  /** Starts connecting; reports through `sink` (attach before anything else). */
-  connect(target: SocketTarget, sink: SocketSink): void;
+  /**
+   * Starts connecting; reports through `sink` (attach before anything
+   * else). With `tls` (TCP only), `onOpen` comes once the handshake is done
+   * and the server's certificate verified; a failed verification closes
+   * the socket with the runtime's reason as the error.
+   */
+  connect(
+    target: SocketTarget,
+    sink: SocketSink,
+    tls?: TlsConnectOptions,
+  ): void;
   /**
    * Listens; for each accepted socket calls `onAccept` for a sink, then
-   * attaches the socket to it and reports `onOpen`.
+   * attaches the socket to it and reports `onOpen`. With `tls` (TCP only)
+   * every accepted socket speaks TLS; a client that fails the handshake
+   * (plaintext, no or a bad client certificate when `tls.ca` is set) is
+   * dropped, either before `onAccept` or as an error of its socket.
    */
   listen(
     target: SocketTarget,
     onAccept: () => SocketSink,
     hooks?: ListenHooks,
+    tls?: TlsListenOptions,
   ): Promise<RuntimeListener>;
 }
