@@ -39,6 +39,13 @@ import {
   superviseService,
 } from "./ops.ts";
 import { StatsLine } from "./stats_line.ts";
+import {
+  allowOf,
+  deniedLog,
+  LISTEN_TLS_FLAGS,
+  listenTlsOf,
+  tlsNote,
+} from "./tls_flags.ts";
 import { openStore, STORE_FLAGS } from "./store.ts";
 
 /** Flags shared by the long-running tools (`server`, `client`). */
@@ -191,6 +198,7 @@ export const SERVER_FLAGS: FlagSpec[] = [
     arg: "<addr>",
     help: `address to listen on (default ${DEFAULT_SERVER_ADDRESS})`,
   },
+  ...LISTEN_TLS_FLAGS,
   {
     name: "sessions",
     kind: "int",
@@ -308,6 +316,11 @@ async function runServing(flags: FlagValues, log: Log): Promise<number> {
   }
   const listen = (flags.listen as string | undefined) ??
     DEFAULT_SERVER_ADDRESS;
+  const say = (text: string) => log.warn(text);
+  const tls = listenTlsOf(flags, (text) => say(`distcache server: ${text}`));
+  const allow = allowOf(flags);
+  // The address as listened on, once known (port 0 asked: the real port).
+  let listening = listen;
   const plan = prepareService(flags, listen);
   const store = await openStore(
     flags,
@@ -324,6 +337,9 @@ async function runServing(flags: FlagValues, log: Log): Promise<number> {
     onAcceptError: (err) => log.error(err.message),
     socketMode: plan.socket.mode,
     socketOwner: plan.socket.owner,
+    tls,
+    allow,
+    onDenied: deniedLog(() => listening, say),
     maxConnections: flags.maxconns as number | undefined,
     onRefused: refusedLog(log),
     idleTimeoutMs: flags["idle-timeout"] as number | undefined,
@@ -338,6 +354,7 @@ async function runServing(flags: FlagValues, log: Log): Promise<number> {
         store === null ? { sessions, maxBytes } : {},
       ),
   );
+  listening = server.addr;
   let http: NalHttpServer | null;
   try {
     http = await startStats(flags, registry);
@@ -351,7 +368,9 @@ async function runServing(flags: FlagValues, log: Log): Promise<number> {
       log,
       plan,
       name: "distcache server",
-      banner: `distcache server listening on ${server.addr} (${
+      banner: `distcache server listening on ${server.addr}${
+        tlsNote(tls !== undefined, flags["tls-ca"] !== undefined, allow)
+      } (${
         store !== null ? `store: ${store.address}` : `sessions: ${sessions}`
       }${maxBytes === undefined ? "" : `, maxbytes: ${maxBytes}`}${
         flags["min-timeout"] ? `, min-timeout: ${flags["min-timeout"]} ms` : ""

@@ -10,12 +10,21 @@ import {
   loopService,
   NalAddress,
   NalAddressError,
+  type NalAllowList,
   NalListener,
+  type NalTlsListenOptions,
   type RuntimeAdapter,
 } from "@distcache/distcache/nal";
 import { type FlagSpec, parseFlags, usage, UsageError } from "./flags.ts";
 import { onSignals } from "./ops.ts";
 import { Snoop } from "./relay.ts";
+import {
+  allowOf,
+  deniedLog,
+  LISTEN_TLS_FLAGS,
+  listenTlsOf,
+  tlsNote,
+} from "./tls_flags.ts";
 
 /** Flags of `distcache snoop`. */
 export const SNOOP_FLAGS: FlagSpec[] = [
@@ -25,6 +34,7 @@ export const SNOOP_FLAGS: FlagSpec[] = [
     arg: "<addr>",
     help: "address clients connect to (required)",
   },
+  ...LISTEN_TLS_FLAGS,
   {
     name: "server",
     kind: "string",
@@ -48,6 +58,12 @@ export interface SnoopOptions {
   adapter?: RuntimeAdapter;
   /** Where lines go. */
   print: (line: string) => void;
+  /** TLS of the listener (TCP). @default {plain} */
+  tls?: NalTlsListenOptions;
+  /** Peers let in (TCP). @default {every peer} */
+  allow?: NalAllowList;
+  /** Told, at most once a second, of peers `allow` refused. */
+  onDenied?: (count: number, address: string) => void;
 }
 
 /** A running snoop. */
@@ -96,7 +112,12 @@ export async function startSnoop(opts: SnoopOptions): Promise<SnoopHandle> {
       `cannot connect to server "${opts.server}": a listen-only address`,
     );
   }
-  const list = new NalListener({ adapter: opts.adapter });
+  const list = new NalListener({
+    adapter: opts.adapter,
+    tls: opts.tls,
+    allow: opts.allow,
+    onDenied: opts.onDenied,
+  });
   if (!(await list.create(listenAddr))) throw list.error!;
   const snoop = new Snoop(opts);
   const acceptor = snoop.loop.accept(list, (conn) => snoop.addClient(conn));
@@ -142,13 +163,22 @@ export async function runSnoop(args: readonly string[]): Promise<number> {
   if (flags.server === undefined) {
     throw new UsageError("flag -server (or -connect) is required");
   }
+  const tls = listenTlsOf(flags, (text) => console.error(text));
+  const allow = allowOf(flags);
+  let listening = flags.listen as string;
   const snoop = await startSnoop({
     listen: flags.listen as string,
     server: flags.server as string,
     print: (line) => console.log(line),
+    tls,
+    allow,
+    onDenied: deniedLog(() => listening, (text) => console.error(text)),
   });
+  listening = snoop.addr;
   console.log(
-    `distcache snoop listening on ${snoop.addr}, relaying to ${flags.server}`,
+    `distcache snoop listening on ${snoop.addr}${
+      tlsNote(tls !== undefined, flags["tls-ca"] !== undefined, allow)
+    }, relaying to ${flags.server}`,
   );
   const stopSignals = onSignals(["SIGINT", "SIGTERM"], [], () => snoop.close());
   await snoop.finished;

@@ -6,7 +6,11 @@
  * @module
  */
 
-import { DC_CTX_FLAG_PERSISTENT, DcCtx } from "@distcache/distcache/dc_client";
+import {
+  DC_CTX_FLAG_PERSISTENT,
+  DcCtx,
+  type DcCtxOptions,
+} from "@distcache/distcache/dc_client";
 import {
   DC_ADD_HEADER_SIZE,
   DC_MAX_ID_LEN,
@@ -14,6 +18,7 @@ import {
 } from "@distcache/distcache/dc_enc";
 import { Buffer } from "node:buffer";
 import { type FlagSpec, parseFlags, usage, UsageError } from "./flags.ts";
+import { connectTlsFlags, connectTlsOf } from "./tls_flags.ts";
 
 // Session ids are 10 bytes up to one under the protocol's longest.
 const ID_MIN = 10;
@@ -31,6 +36,7 @@ export const TEST_FLAGS: FlagSpec[] = [
     arg: "<addr>",
     help: "address of the server or proxy (required)",
   },
+  ...connectTlsFlags("", "the server or proxy"),
   {
     name: "progress",
     kind: "int",
@@ -127,6 +133,8 @@ export interface TestPlan {
   concurrency: number;
   /** Print progress every this many operations (0: never). */
   progress: number;
+  /** Connect over TLS with these options. @default {plain} */
+  tls?: DcCtxOptions["tls"];
 }
 
 /** The result of a test run. */
@@ -171,15 +179,17 @@ export async function runTestPlan(
   print: (line: string) => void = () => {},
 ): Promise<TestReport> {
   const flags = plan.persistent ? DC_CTX_FLAG_PERSISTENT : 0;
+  const options: DcCtxOptions = plan.tls === undefined ? {} : { tls: plan.tls };
   // A context of one connection per operation connects only when used, and
   // an unreachable target would show as a wrong outcome of the first ADD:
   // connect once first, so that it shows as what it is.
   if (!plan.persistent) {
-    (await DcCtx.create(plan.connect, DC_CTX_FLAG_PERSISTENT)).close();
+    (await DcCtx.create(plan.connect, DC_CTX_FLAG_PERSISTENT, options))
+      .close();
   }
   const contexts: DcCtx[] = [];
   for (let i = 0; i < plan.concurrency; i++) {
-    contexts.push(await DcCtx.create(plan.connect, flags));
+    contexts.push(await DcCtx.create(plan.connect, flags, options));
   }
   let done = 0;
   let failure: string | null = null;
@@ -325,6 +335,7 @@ export async function runTest(args: readonly string[]): Promise<number> {
     persistent: flags.persistent === true,
     concurrency: (flags.concurrency as number | undefined) ?? 1,
     progress: (flags.progress as number | undefined) ?? 0,
+    tls: connectTlsOf(flags, "", (text) => console.error(text)),
   };
   if (plan.dataMin > plan.dataMax) {
     throw new UsageError(
@@ -352,7 +363,7 @@ export async function runTest(args: readonly string[]): Promise<number> {
     } s: ${rate} ops/s` +
       ` (${plan.concurrency} worker${plan.concurrency === 1 ? "" : "s"}, ${
         plan.persistent ? "persistent" : "one connection per operation"
-      })`,
+      }${plan.tls === undefined ? "" : ", over TLS"})`,
   );
   return 0;
 }

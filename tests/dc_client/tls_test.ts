@@ -139,6 +139,10 @@ for (const adapter of availableAdapters()) {
       );
       await roundTrip(misnamed, { insecureSkipVerify: true }, "unverified");
       assert.equal(server.stats().items, 0);
+      // Clients that gave up on the handshake do not keep a server from
+      // closing.
+      await server.close();
+      await misnamed.close();
     });
 
     it("with a CA (mutual TLS) only a client holding a certificate from it gets in", async () => {
