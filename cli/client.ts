@@ -39,6 +39,15 @@ import {
   protocolErrorLog,
   refusedLog,
 } from "./server.ts";
+import {
+  allowOf,
+  connectTlsFlags,
+  connectTlsOf,
+  deniedLog,
+  LISTEN_TLS_FLAGS,
+  listenTlsOf,
+  tlsNote,
+} from "./tls_flags.ts";
 
 /** Flags of `distcache client`. */
 export const CLIENT_FLAGS: FlagSpec[] = [
@@ -48,6 +57,7 @@ export const CLIENT_FLAGS: FlagSpec[] = [
     arg: "<addr>",
     help: `local address to listen on (default ${DC_PROXY_DEFAULT_ADDRESS})`,
   },
+  ...LISTEN_TLS_FLAGS,
   {
     name: "server",
     kind: "string",
@@ -55,6 +65,7 @@ export const CLIENT_FLAGS: FlagSpec[] = [
     aliases: ["connect"],
     help: "address of the cache server (required unless -store)",
   },
+  ...connectTlsFlags("server-", "the server"),
   {
     name: "retry",
     kind: "int",
@@ -133,13 +144,20 @@ export async function runClient(args: readonly string[]): Promise<number> {
   try {
     const listen = (flags.listen as string | undefined) ??
       DC_PROXY_DEFAULT_ADDRESS;
+    const warn = (text: string) => log.warn(`distcache client: ${text}`);
+    const tls = listenTlsOf(flags, warn);
+    const allow = allowOf(flags);
+    const serverTls = connectTlsOf(flags, "server-", warn);
     const plan = prepareService(flags, listen);
     const server = flags.server as string;
     const link = new DcServerLink(server, {
       retryMs: flags.retry as number | undefined,
       timeoutMs: flags.timeout as number | undefined,
       pipeline: flags.pipeline as number | undefined,
+      tls: serverTls,
     });
+    // The address as listened on, once known (port 0 asked: the real port).
+    let listening = listen;
     link.addEventListener("lost", (e) => {
       log.warn(`lost the server ${server}: ${e.reason.message}`);
     });
@@ -159,7 +177,11 @@ export async function runClient(args: readonly string[]): Promise<number> {
       socketOwner: plan.socket.owner,
       maxConnections: flags.maxconns as number | undefined,
       onRefused: refusedLog(log),
+      tls,
+      allow,
+      onDenied: deniedLog(() => listening, (text) => log.warn(text)),
     });
+    listening = proxy.addr;
     const registry = serviceRegistry(
       "proxy",
       (r) => registerProxyMetrics(r, proxy),
@@ -176,7 +198,9 @@ export async function runClient(args: readonly string[]): Promise<number> {
         plan,
         log,
         name: "distcache client",
-        banner: `distcache client listening on ${proxy.addr}, server ${server}${
+        banner: `distcache client listening on ${proxy.addr}${
+          tlsNote(tls !== undefined, flags["tls-ca"] !== undefined, allow)
+        }, server ${server}${serverTls === undefined ? "" : " over TLS"}${
           http === null ? "" : `, stats: ${http.addr}`
         }`,
       });

@@ -74,7 +74,7 @@ export function connectTlsFlags(prefix: string, what: string): FlagSpec[] {
       help: `the PEM private key of -${prefix}tls-cert`,
     },
     {
-      name: `${prefix}tls-server-name`,
+      name: `${prefix}tls-name`,
       kind: "string",
       arg: "<name>",
       help:
@@ -188,7 +188,7 @@ export function connectTlsOf(
   const ca = flagString(flags, name("ca"));
   const cert = flagString(flags, name("cert"));
   const key = flagString(flags, name("key"));
-  const serverName = flagString(flags, name("server-name"));
+  const serverName = flagString(flags, name("name"));
   if (
     ca === undefined && cert === undefined && key === undefined &&
     serverName === undefined

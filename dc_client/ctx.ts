@@ -15,12 +15,11 @@ import {
 } from "../dc_enc/mod.ts";
 import { NalAddress } from "../nal/address.ts";
 import { bytesEqual } from "../nal/_util.ts";
-import { NalConnection } from "../nal/connection.ts";
-import { NalOptionError } from "../nal/errors.ts";
 import type { NalTlsConnectOptions } from "../nal/tls_options.ts";
 import { currentPid } from "../nal/runtime/process.ts";
 import type { RuntimeAdapter } from "../nal/runtime/types.ts";
 import { bytesArg, describeValue, idArg, intArg, storageArg } from "./_args.ts";
+import { checkTls } from "./_tls.ts";
 import { DcArgumentError, DcConnectError } from "./errors.ts";
 import { Link, type Outcome } from "./link.ts";
 
@@ -496,27 +495,6 @@ function checkOptions(options: unknown): void {
   ) {
     throw new DcArgumentError(
       `invalid adapter: ${describeValue(o.adapter)}; must be a RuntimeAdapter`,
-    );
-  }
-}
-
-// TLS options are checked once, here, by the connection that will use
-// them (which makes no socket until asked to).
-function checkTls(
-  tls: NalTlsConnectOptions | undefined,
-  addr: NalAddress,
-  target: string,
-): void {
-  if (tls === undefined) return;
-  try {
-    new NalConnection({ tls });
-  } catch (err) {
-    if (!(err instanceof NalOptionError)) throw err;
-    throw new DcArgumentError(err.message);
-  }
-  if (addr.target().kind !== "tcp") {
-    throw new DcArgumentError(
-      `invalid tls for "${target}": TLS is for TCP targets (IP:, IPv4:, IPv6:); a UNIX socket is reached with file permissions`,
     );
   }
 }

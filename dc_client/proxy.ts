@@ -29,6 +29,7 @@ import {
   NalLoop,
   type NalLoopEntry,
   type NalLoopTimer,
+  type NalTlsConnectOptions,
   type RuntimeAdapter,
 } from "../nal/mod.ts";
 import { DcArgumentError } from "./errors.ts";
@@ -90,6 +91,11 @@ export interface DcProxyOptions {
   pipeline?: number;
   /** Socket adapter of the link made from `server`. @default {defaultAdapter()} */
   adapter?: RuntimeAdapter;
+  /**
+   * TLS of the link made from `server`: see
+   * {@linkcode DcServerLinkOptions.tls}. @default {plain TCP}
+   */
+  serverTls?: NalTlsConnectOptions;
   /**
    * Drop a local client that makes no request for this many milliseconds
    * (`-idle`; never one with a request at the server). 0: never.
@@ -367,6 +373,7 @@ export class DcProxy implements AsyncDisposable {
         timeoutMs: options.timeoutMs,
         pipeline: options.pipeline,
         adapter: options.adapter,
+        tls: options.serverTls,
       });
     } else {
       throw new DcArgumentError(

@@ -20,9 +20,11 @@ import {
   type NalLoopEntry,
   type NalLoopTimer,
   NalSocketError,
+  type NalTlsConnectOptions,
   type RuntimeAdapter,
 } from "../nal/mod.ts";
 import { DcArgumentError } from "./errors.ts";
+import { checkTls } from "./_tls.ts";
 import {
   type DcProxyUpstream,
   DcUpstreamBackEvent,
@@ -103,6 +105,14 @@ export interface DcServerLinkOptions {
   pipeline?: number;
   /** Socket adapter. @default {defaultAdapter()} */
   adapter?: RuntimeAdapter;
+  /**
+   * Connect to the server over TLS (`-server-tls-ca`, `-server-tls-cert`,
+   * `-server-tls-key`, `-server-tls-name`), verifying its certificate: a
+   * handshake that fails (the certificate does not verify, the server
+   * refuses ours) is a lost connection like a refused one, retried with
+   * the same backoff. See {@linkcode DcCtxOptions.tls}. @default {plain TCP}
+   */
+  tls?: NalTlsConnectOptions;
 }
 
 // Link states: no connection (a retry is due); connecting; established.
@@ -149,6 +159,7 @@ export class DcServerLink extends EventTarget implements DcProxyUpstream {
   readonly address: string;
   readonly #addr: NalAddress;
   readonly #adapter: RuntimeAdapter | undefined;
+  readonly #tls: NalTlsConnectOptions | undefined;
   readonly #timeoutMs: number;
   readonly #pipeline: number;
   readonly #backoff: Backoff;
@@ -178,10 +189,11 @@ export class DcServerLink extends EventTarget implements DcProxyUpstream {
    * starts it.
    *
    * @param address The server, e.g. `"IP:cachehost:9001"`.
-   * @param options Retry delay, timeout, pipeline bound, socket adapter.
+   * @param options Retry delay, timeout, pipeline bound, socket adapter,
+   *   TLS.
    * @throws {NalAddressError} for a bad address.
-   * @throws {DcArgumentError} for a listen-only address or an option out
-   *   of range.
+   * @throws {DcArgumentError} for a listen-only address, an option out of
+   *   range, TLS options that are not PEM or are given for a UNIX address.
    */
   constructor(address: string, options: DcServerLinkOptions = {}) {
     super();
@@ -191,9 +203,11 @@ export class DcServerLink extends EventTarget implements DcProxyUpstream {
         `cannot connect to server "${address}": a listen-only address`,
       );
     }
+    checkTls(options.tls, addr, address);
     this.address = address;
     this.#addr = addr;
     this.#adapter = options.adapter;
+    this.#tls = options.tls;
     const retryMs = positive(
       "retryMs",
       options.retryMs,
@@ -341,7 +355,7 @@ export class DcServerLink extends EventTarget implements DcProxyUpstream {
     this.#retry = null;
     if (this.#closed) return;
     this.#counts.attempts++;
-    const conn = new NalConnection({ adapter: this.#adapter });
+    const conn = new NalConnection({ adapter: this.#adapter, tls: this.#tls });
     if (!conn.create(this.#addr)) {
       this.#lose(conn.error ?? new NalSocketError("ERR_CONNECT", "refused"));
       return;

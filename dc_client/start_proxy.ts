@@ -9,9 +9,11 @@ import {
   defaultMaxConnections,
   loopService,
   NalAddress,
+  type NalAllowList,
   NalListener,
   type NalSocketError,
   type NalSocketOwner,
+  type NalTlsListenOptions,
 } from "../nal/mod.ts";
 import { DcArgumentError } from "./errors.ts";
 import { DcProxy, type DcProxyOptions, type DcProxyStats } from "./proxy.ts";
@@ -63,6 +65,18 @@ export interface StartProxyOptions extends DcProxyOptions {
    * over `maxConnections` since the last call.
    */
   onRefused?: (count: number, maxConnections: number) => void;
+  /**
+   * TLS of a TCP listener (`-tls-cert`, `-tls-key`, `-tls-ca`): see
+   * `ServeOptions.tls` of dc_server. @default {plain TCP}
+   */
+  tls?: NalTlsListenOptions;
+  /** Peers let in on a TCP listener (`-allow`). @default {every peer} */
+  allow?: NalAllowList;
+  /**
+   * Called, at most once a second, with how many peers `allow` refused
+   * since the last call and the last one's address.
+   */
+  onDenied?: (count: number, address: string) => void;
 }
 
 /** A running proxy, as {@linkcode startProxy} returns it. */
@@ -127,6 +141,9 @@ export async function startProxy(
     onError: options.onAcceptError,
     mode: options.socketMode,
     owner: options.socketOwner,
+    tls: options.tls,
+    allow: options.allow,
+    onDenied: options.onDenied,
   });
   if (!(await list.create(addr))) throw list.error!;
   let proxy: DcProxy;

@@ -34,6 +34,16 @@ describe("TLS and -allow (CLI)", () => {
     "-tls-key",
     pki.server.keyFile,
   ];
+  // A server letting in only client certificates from the test CA.
+  const mutualServer = () =>
+    box.start([
+      "server",
+      "-listen",
+      "IP:127.0.0.1:0",
+      ...tlsListen(),
+      "-tls-ca",
+      pki.caFile,
+    ]);
 
   it("server -tls-cert/-tls-key: the test tool connects with -tls-ca, and without it is refused", async () => {
     pki = makePki(box.dir);
@@ -64,14 +74,7 @@ describe("TLS and -allow (CLI)", () => {
   });
 
   it("server -tls-ca: only a client certificate from that CA gets in", async () => {
-    const server = await box.start([
-      "server",
-      "-listen",
-      "IP:127.0.0.1:0",
-      ...tlsListen(),
-      "-tls-ca",
-      pki.caFile,
-    ]);
+    const server = await mutualServer();
     assert.match(
       server.stdout,
       /over TLS \(client certificates from -tls-ca\)/,
@@ -126,6 +129,43 @@ describe("TLS and -allow (CLI)", () => {
     assert.equal(served.code, 0, served.stderr);
     assert.doesNotMatch(admitting.stderr, /refused/);
     assert.ok(await admitting.stop(), admitting.stderr);
+  });
+
+  it("client -server-tls-*: the proxy reaches a mutual-TLS server, its apps unchanged on a UNIX socket", async () => {
+    const server = await mutualServer();
+    const proxy = await box.start([
+      "client",
+      "-listen",
+      `UNIX:${path.join(box.dir, "scache")}`,
+      "-server",
+      listenAddr(server),
+      "-server-tls-ca",
+      pki.caFile,
+      "-server-tls-cert",
+      pki.client.certFile,
+      "-server-tls-key",
+      pki.client.keyFile,
+    ]);
+    assert.match(proxy.stdout, /server IP:127\.0\.0\.1:\d+ over TLS/);
+    const ok = await dctest(listenAddr(proxy), []);
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.ok(await proxy.stop(), proxy.stderr);
+    // Without a client certificate the server turns the proxy away: the
+    // proxy says so, and answers its apps "disconnected" meanwhile.
+    const refused = await box.start([
+      "client",
+      "-listen",
+      `UNIX:${path.join(box.dir, "scache2")}`,
+      "-server",
+      listenAddr(server),
+      "-server-tls-ca",
+      pki.caFile,
+    ]);
+    await refused.waitFor(/lost the server IP:127\.0\.0\.1:\d+: /);
+    const down = await dctest(listenAddr(refused), []);
+    assert.notEqual(down.code, 0);
+    assert.ok(await refused.stop(), refused.stderr);
+    assert.ok(await server.stop(), server.stderr);
   });
 
   it("snoop -tls-cert/-tls-key: TLS clients relayed to a plain server, each command printed", async () => {
