@@ -16,8 +16,10 @@
  * @module
  */
 
+import fs from "node:fs";
 import net from "node:net";
 import process from "node:process";
+import tls from "node:tls";
 import { Buffer } from "node:buffer";
 
 /** What one loader invocation does. */
@@ -62,6 +64,11 @@ export interface LoaderJob {
    * Cluster client does.
    */
   cluster?: { port: number; slots: [number, number][] }[];
+  /**
+   * TCP over TLS: the PEM file of the CA the server's certificate must
+   * chain to (verified, with its name checked against `host`).
+   */
+  tlsCa?: string;
 }
 
 /** What the loader prints (one JSON line). */
@@ -281,7 +288,25 @@ function slotTable(job: LoaderJob): Uint8Array {
   return table;
 }
 
+let tlsCa: string | undefined;
+
+// Calls `fn` once `sock` may carry requests: connected, and for TLS the
+// handshake done.
+function onOpen(sock: net.Socket, fn: () => void): void {
+  sock.once(sock instanceof tls.TLSSocket ? "secureConnect" : "connect", fn);
+}
+
 function connect(job: LoaderJob): net.Socket {
+  if (job.tlsCa !== undefined && job.path === undefined) {
+    tlsCa ??= fs.readFileSync(job.tlsCa, "utf8");
+    const sock = tls.connect({
+      host: job.host ?? "127.0.0.1",
+      port: job.port!,
+      ca: tlsCa,
+    });
+    sock.setNoDelay(true);
+    return sock;
+  }
   const sock = job.path
     ? net.createConnection({ path: job.path })
     : net.createConnection({ host: job.host ?? "127.0.0.1", port: job.port! });
@@ -370,7 +395,7 @@ async function fill(job: LoaderJob, proto: Proto): Promise<LoaderResult> {
             resolve();
           }
         };
-        sock.on("connect", () => send(window));
+        onOpen(sock, () => send(window));
         sock.on("error", reject);
         sock.on("data", (chunk: Buffer) => {
           const buf = pending ? Buffer.concat([pending, chunk]) : chunk;
@@ -469,7 +494,7 @@ async function run(job: LoaderJob, proto: Proto): Promise<LoaderResult> {
         for (const s of socks) s.end();
       };
       for (const sock of socks) {
-        sock.on("connect", () => {
+        onOpen(sock, () => {
           if (++connected === socks.length) next();
         });
         sock.on("error", () => {
@@ -509,7 +534,7 @@ async function run(job: LoaderJob, proto: Proto): Promise<LoaderResult> {
           if (record(t0, ok ? kind : BAD)) once();
           else resolve();
         };
-        sock.on("connect", () => sock.write(req));
+        onOpen(sock, () => sock.write(req));
         sock.on("error", () => finish(false, BAD));
         sock.on("close", () => finish(false, BAD));
         sock.on("data", (chunk: Buffer) => {

@@ -16,6 +16,7 @@ import { scale } from "./sections/scale.ts";
 import { store } from "./sections/store.ts";
 import { throughput } from "./sections/throughput.ts";
 import { tls } from "./sections/tls.ts";
+import { tlsLink } from "./sections/tls_link.ts";
 
 /** Every section, in run order. */
 export const SECTIONS: readonly BenchSection[] = [
@@ -25,6 +26,7 @@ export const SECTIONS: readonly BenchSection[] = [
   idle,
   proxy,
   tls,
+  tlsLink,
   store,
   codec,
 ];
