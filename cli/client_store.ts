@@ -20,6 +20,7 @@ import {
 import { openServiceLog, serviceRegistry, startStats } from "./monitor.ts";
 import { protocolErrorLog, refusedLog } from "./server.ts";
 import { openStore, STORE_FLAGS } from "./store.ts";
+import { allowOf, deniedLog, listenTlsOf, tlsNote } from "./tls_flags.ts";
 
 /** Flags of `distcache client` in store mode (also listed by its `--help`). */
 export const CLIENT_STORE_FLAGS: FlagSpec[] = STORE_FLAGS;
@@ -55,6 +56,10 @@ const LINK_ONLY: Record<string, string> = {
   retry: "paces reconnecting to a -server",
   timeout: "bounds a request at the -server",
   pipeline: "bounds the requests in flight to a -server",
+  "server-tls-ca": "is for TLS to a -server",
+  "server-tls-cert": "is for TLS to a -server",
+  "server-tls-key": "is for TLS to a -server",
+  "server-tls-name": "is for TLS to a -server",
 };
 
 /**
@@ -77,6 +82,8 @@ export async function runStoreClient(
       throw new UsageError(
         name === "server"
           ? "flags -server and -store exclude each other: the proxy links to a cache server, or keeps its sessions in Redis itself"
+          : name.startsWith("server-tls-")
+          ? `flag -${name} ${what}; with -store, Redis's TLS is in the -store URL (rediss://)`
           : `flag -${name} ${what}; with -store, -store-timeout bounds each Redis command`,
       );
     }
@@ -89,6 +96,11 @@ export async function runStoreClient(
   const log = openServiceLog(flags);
   try {
     const listen = (flags.listen as string | undefined) ?? defaultListen;
+    const say = (text: string) => log.warn(text);
+    const tls = listenTlsOf(flags, (text) => say(`distcache client: ${text}`));
+    const allow = allowOf(flags);
+    // The address as listened on, once known (port 0 asked: the real port).
+    let listening = listen;
     const plan = prepareService(flags, listen);
     // A failed serve() closes the store it was given.
     const store = (await openStore(
@@ -106,9 +118,13 @@ export async function runStoreClient(
       socketOwner: plan.socket.owner,
       maxConnections: flags.maxconns as number | undefined,
       onRefused: refusedLog(log),
+      tls,
+      allow,
+      onDenied: deniedLog(() => listening, say),
       onClientError: (err, where) => dropped.note({ err, ...where }),
       onAcceptError: (err) => log.error(err.message),
     });
+    listening = proxy.addr;
     // The figures of the server engine it runs: operations by result,
     // connections, store errors.
     const registry = serviceRegistry(
@@ -127,10 +143,11 @@ export async function runStoreClient(
         plan,
         log,
         name: "distcache client",
-        banner:
-          `distcache client listening on ${proxy.addr} (store: ${store.address}${
-            minTimeoutMs ? `, min-timeout: ${minTimeoutMs} ms` : ""
-          }${http === null ? "" : `, stats: ${http.addr}`})`,
+        banner: `distcache client listening on ${proxy.addr}${
+          tlsNote(tls !== undefined, flags["tls-ca"] !== undefined, allow)
+        } (store: ${store.address}${
+          minTimeoutMs ? `, min-timeout: ${minTimeoutMs} ms` : ""
+        }${http === null ? "" : `, stats: ${http.addr}`})`,
       });
     } finally {
       await http?.close();

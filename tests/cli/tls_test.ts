@@ -9,6 +9,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { CliSandbox, listenAddr, runCli } from "../_cli.ts";
 import { makePki, type Pki } from "../_certs.ts";
+import { REDIS_MISSING, StandaloneRedis } from "../_redis.ts";
 
 // A short test-tool run against `addr`; resolves with its result.
 function dctest(addr: string, extra: string[]) {
@@ -167,6 +168,46 @@ describe("TLS and -allow (CLI)", () => {
     assert.ok(await refused.stop(), refused.stderr);
     assert.ok(await server.stop(), server.stderr);
   });
+
+  it(
+    "client -store: its listener over TLS with -allow, straight on Redis; -server-tls-* refused with -store",
+    {
+      skip: REDIS_MISSING,
+    },
+    async () => {
+      const redis = await StandaloneRedis.start();
+      try {
+        const proxy = await box.start([
+          "client",
+          "-listen",
+          "IP:127.0.0.1:0",
+          ...tlsListen(),
+          "-allow",
+          "127.0.0.1",
+          "-store",
+          redis.url,
+        ]);
+        assert.match(proxy.stdout, /over TLS, allowing 127\.0\.0\.1 \(store: /);
+        const ok = await dctest(listenAddr(proxy), ["-tls-ca", pki.caFile]);
+        assert.equal(ok.code, 0, ok.stderr);
+        assert.ok(await proxy.stop(), proxy.stderr);
+        const refused = await runCli([
+          "client",
+          "-store",
+          redis.url,
+          "-server-tls-ca",
+          pki.caFile,
+        ]);
+        assert.notEqual(refused.code, 0);
+        assert.match(
+          refused.stderr,
+          /flag -server-tls-ca is for TLS to a -server/,
+        );
+      } finally {
+        await redis.stop();
+      }
+    },
+  );
 
   it("snoop -tls-cert/-tls-key: TLS clients relayed to a plain server, each command printed", async () => {
     const server = await box.start([
