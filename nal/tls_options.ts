@@ -10,12 +10,37 @@
 import { NalOptionError } from "./errors.ts";
 import type { TlsConnectOptions, TlsListenOptions } from "./runtime/types.ts";
 
-/** PEM text: a string, or its bytes (a file's content as read). */
+/**
+ * PEM text: a string, or its bytes (a file's content as read).
+ *
+ * @example Text and bytes are the same PEM
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { NalConnection, type NalPem } from "@distcache/distcache/nal";
+ *
+ * const text = "-----BEGIN CERTIFICATE-----\n...\n-----END CERTIFICATE-----\n";
+ * const bytes: NalPem = new TextEncoder().encode(text); // fs.readFileSync("ca.crt")
+ * assert.ok(new NalConnection({ tls: { ca: text } }));
+ * assert.ok(new NalConnection({ tls: { ca: bytes } }));
+ * ```
+ */
 export type NalPem = string | Uint8Array;
 
 /**
  * TLS of a listener ({@linkcode NalListenerOptions.tls}): TLS 1.2 or 1.3
- * with this certificate; with `ca`, mutual TLS.
+ * with this certificate; with `ca`, mutual TLS. Checked when the listener
+ * is made.
+ *
+ * @example What is not PEM is refused at once, naming the option
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { NalListener, NalOptionError } from "@distcache/distcache/nal";
+ *
+ * assert.throws(
+ *   () => new NalListener({ tls: { cert: "server.crt", key: "server.key" } }),
+ *   (err: Error) => err instanceof NalOptionError && /TLS cert/.test(err.message),
+ * );
+ * ```
  */
 export interface NalTlsListenOptions {
   /**
@@ -35,7 +60,20 @@ export interface NalTlsListenOptions {
 
 /**
  * TLS of a connection ({@linkcode NalConnectionOptions.tls}): TLS 1.2 or
- * 1.3, the server's certificate verified (chain and name).
+ * 1.3, the server's certificate verified (chain and name). Checked when
+ * the connection is made.
+ *
+ * @example A client certificate needs its key
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { NalConnection, NalOptionError } from "@distcache/distcache/nal";
+ *
+ * const cert = "-----BEGIN CERTIFICATE-----\n...\n-----END CERTIFICATE-----\n";
+ * assert.throws(
+ *   () => new NalConnection({ tls: { cert } }),
+ *   (err: Error) => err instanceof NalOptionError && /both cert and key/.test(err.message),
+ * );
+ * ```
  */
 export interface NalTlsConnectOptions {
   /**
