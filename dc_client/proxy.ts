@@ -87,7 +87,7 @@ export interface DcProxyOptions {
   retryMs?: number;
   /** For the link made from `server`: see {@linkcode DcServerLinkOptions}. @default {3000} */
   timeoutMs?: number;
-  /** For the link made from `server`: see {@linkcode DcServerLinkOptions}. @default {16} */
+  /** For the link made from `server`: see {@linkcode DcServerLinkOptions}. @default {64} */
   pipeline?: number;
   /** Socket adapter of the link made from `server`. @default {defaultAdapter()} */
   adapter?: RuntimeAdapter;

@@ -47,18 +47,20 @@ export const DC_LINK_DEFAULT_RETRY_MS = 5000;
 export const DC_LINK_DEFAULT_TIMEOUT_MS = 3000;
 /**
  * Default bound on requests in flight toward the server (`-pipeline`): the
- * C `dc_server` drops a connection that leaves too many unanswered (the
- * same bound as a client context's `maxInFlight`).
+ * C `dc_server` drops a connection that leaves about 250 unanswered. The
+ * link carries every local client's requests, so it allows more than one
+ * client context's `maxInFlight` (16): with 64 local clients at once, 16
+ * would leave most of them waiting a round trip for room.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
  * import { DC_LINK_DEFAULT_PIPELINE } from "@distcache/distcache/dc_client";
  *
- * assert.equal(DC_LINK_DEFAULT_PIPELINE, 16);
+ * assert.equal(DC_LINK_DEFAULT_PIPELINE, 64);
  * ```
  */
-export const DC_LINK_DEFAULT_PIPELINE = 16;
+export const DC_LINK_DEFAULT_PIPELINE = 64;
 /**
  * Most bytes of requests in flight toward the server at once, unless one
  * request alone is larger (it then goes alone): the C `dc_server` reads
@@ -100,7 +102,7 @@ export interface DcServerLinkOptions {
    * bytes unless one alone is larger (see
    * {@linkcode DC_LINK_PIPELINE_BYTES}). Against a C `dc_server` holding
    * sessions over 4 KB, use 1: it drops a connection with any request
-   * waiting behind a GET answer that large. @default {16}
+   * waiting behind a GET answer that large. @default {64}
    */
   pipeline?: number;
   /** Socket adapter. @default {defaultAdapter()} */
