@@ -105,11 +105,17 @@ const JOBS: Record<string, Partial<LoaderJob>> = {
   get1: { conns: 1, getRatio: 1 },
 };
 
-/** Per runtime, per row name: ops/s per round. */
-export type ProxyData = Record<string, Record<string, (number | null)[]>>;
+/** What the section keeps. */
+export interface ProxyData {
+  /** Per runtime, per row name: ops/s per round. */
+  runtimes: Record<string, Record<string, (number | null)[]>>;
+  /** When it was measured (ISO date), and how when not with the whole run. */
+  taken?: string;
+}
 
 /** The proxy table. */
-export function proxyTables(data: ProxyData): ReportTable[] {
+export function proxyTables(d: ProxyData): ReportTable[] {
+  const data = d.runtimes;
   const runtimes = Object.keys(data);
   return [{
     title:
@@ -139,14 +145,15 @@ export function proxyTables(data: ProxyData): ReportTable[] {
         : "",
     ]),
     note:
-      "90% GET / 10% ADD of 512 B except the one-client rows (GETs only); server and proxy under the same runtime.",
+      "90% GET / 10% ADD of 512 B except the one-client rows (GETs only); server and proxy under the same runtime." +
+      (d.taken ? ` Measured ${d.taken}.` : ""),
   }];
 }
 
 /** The proxy targets. */
-export function proxyTargets(data: ProxyData): TargetRow[] {
+export function proxyTargets(d: ProxyData): TargetRow[] {
   const out: TargetRow[] = [];
-  for (const [runtime, rows] of Object.entries(data)) {
+  for (const [runtime, rows] of Object.entries(d.runtimes)) {
     for (const row of ROWS) {
       const a = row.against;
       if (!a?.goal) continue;
@@ -267,10 +274,13 @@ export const proxy: BenchSection = {
         contenders.push(...await setUp(ctx, runtime, cleanup));
       }
       const rounds = await interleave(ctx, "proxy", contenders, showOps);
-      const data: ProxyData = {};
+      const data: ProxyData = {
+        runtimes: {},
+        taken: new Date().toISOString().slice(0, 10),
+      };
       for (const [name, rs] of Object.entries(rounds)) {
         const [runtime, ...rest] = name.split(" ");
-        (data[runtime] ??= {})[rest.join(" ")] = rs.map((r) =>
+        (data.runtimes[runtime] ??= {})[rest.join(" ")] = rs.map((r) =>
           r === null ? null : r.opsPerSec
         );
       }
