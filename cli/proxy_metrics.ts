@@ -15,6 +15,8 @@ export interface ProxyStatsSource {
   stats(): DcProxyStats;
   /** Connections refused at accept over `-maxconns`. */
   connectionsRefused(): number;
+  /** Connections refused at accept because the peer is outside `-allow`. */
+  connectionsDenied(): number;
 }
 
 /**
@@ -107,10 +109,13 @@ export function registerProxyMetrics(
   );
   registry.counter(
     "distcache_connections_refused_total",
-    "Local connections refused at accept, by reason (maxconns: over -maxconns).",
+    "Local connections refused at accept, by reason (maxconns: over -maxconns; allow: a peer outside -allow).",
     () => [{
       labels: { reason: "maxconns" },
       value: proxy.connectionsRefused(),
+    }, {
+      labels: { reason: "allow" },
+      value: proxy.connectionsDenied(),
     }],
   );
   registry.counter(

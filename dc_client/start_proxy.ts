@@ -91,6 +91,8 @@ export interface DcProxyHandle {
   stats(): DcProxyStats;
   /** Connections closed at accept because `maxConnections` were open. */
   connectionsRefused(): number;
+  /** Connections closed at accept because the peer is outside `allow`. */
+  connectionsDenied(): number;
   /** Resolves when the proxy has stopped (rejects if its loop failed). */
   readonly finished: Promise<void>;
   /** Stops: closes local clients, the upstream and the listener. */
@@ -176,6 +178,7 @@ export async function startProxy(
     serverUp: () => proxy.upstream.stats().established,
     stats: () => proxy.stats(),
     connectionsRefused: () => refused,
+    connectionsDenied: () => list.denied(),
     finished,
     close,
     [Symbol.asyncDispose]: close,

@@ -300,7 +300,11 @@ export async function serve(options: ServeOptions = {}): Promise<Server> {
   });
   return {
     addr: list.address(),
-    stats: () => server.stats(clock()),
+    stats: () => {
+      const stats = server.stats(clock());
+      stats.connectionsDenied = list.denied();
+      return stats;
+    },
     finished,
     close,
     [Symbol.asyncDispose]: close,

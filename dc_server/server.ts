@@ -348,6 +348,7 @@ export class DcServer {
       connections: this.#clients.size,
       connectionsTotal: c.connectionsTotal,
       connectionsRefused: c.connectionsRefused,
+      connectionsDenied: 0,
       idleClosed: c.idleClosed,
       protocolErrors: c.protocolErrors,
       storeErrors: c.storeErrors,

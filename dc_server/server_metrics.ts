@@ -158,10 +158,13 @@ export function registerServerMetrics(
   );
   registry.counter(
     "distcache_connections_refused_total",
-    "Connections refused at accept, by reason (maxconns: over -maxconns).",
+    "Connections refused at accept, by reason (maxconns: over -maxconns; allow: a peer outside -allow).",
     () => [{
       labels: { reason: "maxconns" },
       value: stats().connectionsRefused,
+    }, {
+      labels: { reason: "allow" },
+      value: stats().connectionsDenied,
     }],
   );
   registry.counter(

@@ -51,6 +51,12 @@ export interface DcServerStats {
   connectionsTotal: number;
   /** Connections refused at accept, over the connection limit (`-maxconns`). */
   connectionsRefused: number;
+  /**
+   * Connections refused at accept because the peer is outside the allow
+   * list (`-allow`); counted by the listener, so 0 for a `DcServer` fed
+   * connections by hand.
+   */
+  connectionsDenied: number;
   /** Clients dropped for sending nothing for too long (`-idle-timeout`). */
   idleClosed: number;
   /**

@@ -37,6 +37,19 @@ const RUNTIME = "Deno" in globalThis
   ? "bun"
   : "node";
 
+// Whether a connection to addr is closed at accept; the connect itself
+// may already see the reset.
+function closedAtAccept(addr: string): Promise<boolean> {
+  return RawClient.connect(addr).then(
+    async (peer) => {
+      const closed = await peer.waitClosed();
+      peer.close();
+      return closed;
+    },
+    (err) => (err as { code?: string }).code === "ECONNRESET",
+  );
+}
+
 async function start(
   box: CliSandbox,
   args: string[],
@@ -188,15 +201,7 @@ describe("-stats, distcache stats, -log", () => {
       10_000,
       "the first client",
     );
-    // Closed at accept: the connect itself may already see the reset.
-    const refused = await RawClient.connect(server.addr).then(
-      async (second) => {
-        const closed = await second.waitClosed();
-        second.close();
-        return closed;
-      },
-      (err) => (err as { code?: string }).code === "ECONNRESET",
-    );
+    const refused = await closedAtAccept(server.addr);
     assert.ok(refused, "the second is refused");
     let families = await scrape(server.stats);
     assert.equal(
@@ -458,19 +463,63 @@ describe("-stats, distcache stats, -log", () => {
         10_000,
         "the first client",
       );
-      // Closed at accept: the connect itself may already see the reset.
-      const refused = await RawClient.connect(proxySock).then(
-        async (second) => {
-          const closed = await second.waitClosed();
-          second.close();
-          return closed;
-        },
-        (err) => (err as { code?: string }).code === "ECONNRESET",
-      );
+      const refused = await closedAtAccept(proxySock);
       assert.ok(refused, "the second is refused");
       assert.equal(await refusedNow(), 1);
     } finally {
       first.close();
+    }
+    assert.ok(await proxy.proc.stop(), "clean shutdown");
+    assert.ok(await server.proc.stop(), "clean shutdown");
+  });
+
+  it("server and client -stats: peers outside -allow are counted as refused for allow", async () => {
+    const server = await start(box, [
+      "server",
+      "-listen",
+      "IP:127.0.0.1:0",
+      "-allow",
+      "10.0.0.0/8",
+      "-stats",
+      "IP:127.0.0.1:0",
+      "-quiet",
+    ]);
+    const proxy = await start(box, [
+      "client",
+      "-listen",
+      "IP:127.0.0.1:0",
+      "-allow",
+      "10.0.0.0/8",
+      "-server",
+      `UNIX:${path.join(box.dir, "allow-none.sock")}`,
+      "-stats",
+      "IP:127.0.0.1:0",
+    ]);
+    for (const target of [server, proxy]) {
+      const denied = async () => {
+        const families = await scrape(target.stats);
+        return {
+          allow: sampleOf(families, "distcache_connections_refused_total", {
+            reason: "allow",
+          }),
+          maxconns: sampleOf(
+            families,
+            "distcache_connections_refused_total",
+            { reason: "maxconns" },
+          ),
+        };
+      };
+      assert.deepEqual(await denied(), { allow: 0, maxconns: 0 });
+      for (let i = 0; i < 2; i++) {
+        const closed = await closedAtAccept(target.addr);
+        assert.ok(closed, "a loopback peer outside 10.0.0.0/8 is closed");
+      }
+      await until(
+        async () => (await denied()).allow === 2,
+        10_000,
+        "two peers counted as refused for allow",
+      );
+      assert.equal((await denied()).maxconns, 0);
     }
     assert.ok(await proxy.proc.stop(), "clean shutdown");
     assert.ok(await server.proc.stop(), "clean shutdown");
