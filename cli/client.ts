@@ -18,14 +18,9 @@ import {
   MONITOR_FLAGS,
   openServiceLog,
   serviceRegistry,
-  startStats,
+  superviseWithStats,
 } from "./monitor.ts";
-import {
-  daemonize,
-  isDaemonChild,
-  prepareService,
-  superviseService,
-} from "./ops.ts";
+import { daemonize, isDaemonChild, prepareService } from "./ops.ts";
 import {
   CLIENT_STORE_FLAGS,
   runStoreClient,
@@ -186,27 +181,17 @@ export async function runClient(args: readonly string[]): Promise<number> {
       "proxy",
       (r) => registerProxyMetrics(r, proxy),
     );
-    let http;
-    try {
-      http = await startStats(flags, registry);
-    } catch (err) {
-      await proxy.close();
-      throw err;
-    }
-    try {
-      return await superviseService(proxy, {
-        plan,
-        log,
-        name: "distcache client",
-        banner: `distcache client listening on ${proxy.addr}${
+    return await superviseWithStats(proxy, flags, registry, {
+      plan,
+      log,
+      name: "distcache client",
+      banner: (statsNote) =>
+        `distcache client listening on ${proxy.addr}${
           tlsNote(tls !== undefined, flags["tls-ca"] !== undefined, allow)
-        }, server ${server}${serverTls === undefined ? "" : " over TLS"}${
-          http === null ? "" : `, stats: ${http.addr}`
-        }`,
-      });
-    } finally {
-      await http?.close();
-    }
+        }, server ${server}${
+          serverTls === undefined ? "" : " over TLS"
+        }${statsNote}`,
+    });
   } finally {
     log.close();
   }

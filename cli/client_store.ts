@@ -11,13 +11,12 @@
 
 import { registerServerMetrics, serve } from "@distcache/distcache/dc_server";
 import { type FlagSpec, type FlagValues, UsageError } from "./flags.ts";
+import { daemonize, isDaemonChild, prepareService } from "./ops.ts";
 import {
-  daemonize,
-  isDaemonChild,
-  prepareService,
-  superviseService,
-} from "./ops.ts";
-import { openServiceLog, serviceRegistry, startStats } from "./monitor.ts";
+  openServiceLog,
+  serviceRegistry,
+  superviseWithStats,
+} from "./monitor.ts";
 import { protocolErrorLog, refusedLog } from "./server.ts";
 import { openStore, STORE_FLAGS } from "./store.ts";
 import { allowOf, deniedLog, listenTlsOf, tlsNote } from "./tls_flags.ts";
@@ -131,27 +130,17 @@ export async function runStoreClient(
       "proxy",
       (r) => registerServerMetrics(r, proxy),
     );
-    let http;
-    try {
-      http = await startStats(flags, registry);
-    } catch (err) {
-      await proxy.close();
-      throw err;
-    }
-    try {
-      return await superviseService(proxy, {
-        plan,
-        log,
-        name: "distcache client",
-        banner: `distcache client listening on ${proxy.addr}${
+    return await superviseWithStats(proxy, flags, registry, {
+      plan,
+      log,
+      name: "distcache client",
+      banner: (statsNote) =>
+        `distcache client listening on ${proxy.addr}${
           tlsNote(tls !== undefined, flags["tls-ca"] !== undefined, allow)
         } (store: ${store.address}${
           minTimeoutMs ? `, min-timeout: ${minTimeoutMs} ms` : ""
-        }${http === null ? "" : `, stats: ${http.addr}`})`,
-      });
-    } finally {
-      await http?.close();
-    }
+        }${statsNote})`,
+    });
   } finally {
     log.close();
   }

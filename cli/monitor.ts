@@ -21,7 +21,12 @@ import {
   openLogFile,
   syslogLog,
 } from "./log.ts";
-import { isDaemonChild } from "./ops.ts";
+import {
+  isDaemonChild,
+  type Service,
+  type SuperviseOptions,
+  superviseService,
+} from "./ops.ts";
 
 /** Flags of the tools that serve: `-stats`, `-log`, `-syslog`. */
 export const MONITOR_FLAGS: FlagSpec[] = [
@@ -126,4 +131,35 @@ export async function startStats(
 ): Promise<NalHttpServer | null> {
   if (flags.stats === undefined) return null;
   return await serveStats(flags.stats as string, registry);
+}
+
+/**
+ * Runs a started service under {@linkcode superviseService} with its
+ * `-stats` endpoint beside it: the endpoint starts first (the service is
+ * closed if it cannot), its address goes into the banner (`, stats: ADDR`,
+ * or nothing without `-stats`), and it closes when the service has stopped.
+ */
+export async function superviseWithStats(
+  service: Service,
+  flags: FlagValues,
+  registry: MetricsRegistry,
+  opts: Omit<SuperviseOptions, "banner"> & {
+    banner: (statsNote: string) => string;
+  },
+): Promise<number> {
+  let http: NalHttpServer | null;
+  try {
+    http = await startStats(flags, registry);
+  } catch (err) {
+    await service.close();
+    throw err;
+  }
+  try {
+    return await superviseService(service, {
+      ...opts,
+      banner: opts.banner(http === null ? "" : `, stats: ${http.addr}`),
+    });
+  } finally {
+    await http?.close();
+  }
 }

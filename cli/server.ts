@@ -14,7 +14,6 @@ import {
 import {
   defaultMaxConnections,
   type DistcacheError,
-  type NalHttpServer,
   NalThrottle,
 } from "@distcache/distcache/nal";
 import {
@@ -30,14 +29,9 @@ import {
   MONITOR_FLAGS,
   openServiceLog,
   serviceRegistry,
-  startStats,
+  superviseWithStats,
 } from "./monitor.ts";
-import {
-  daemonize,
-  isDaemonChild,
-  prepareService,
-  superviseService,
-} from "./ops.ts";
+import { daemonize, isDaemonChild, prepareService } from "./ops.ts";
 import { StatsLine } from "./stats_line.ts";
 import {
   allowOf,
@@ -355,35 +349,25 @@ async function runServing(flags: FlagValues, log: Log): Promise<number> {
       ),
   );
   listening = server.addr;
-  let http: NalHttpServer | null;
-  try {
-    http = await startStats(flags, registry);
-  } catch (err) {
-    await server.close();
-    throw err;
-  }
   const line = new StatsLine((flags.progress as number | undefined) ?? 0);
-  try {
-    return await superviseService(server, {
-      log,
-      plan,
-      name: "distcache server",
-      banner: `distcache server listening on ${server.addr}${
+  return await superviseWithStats(server, flags, registry, {
+    log,
+    plan,
+    name: "distcache server",
+    banner: (statsNote) =>
+      `distcache server listening on ${server.addr}${
         tlsNote(tls !== undefined, flags["tls-ca"] !== undefined, allow)
       } (${
         store !== null ? `store: ${store.address}` : `sessions: ${sessions}`
       }${maxBytes === undefined ? "" : `, maxbytes: ${maxBytes}`}${
         flags["min-timeout"] ? `, min-timeout: ${flags["min-timeout"]} ms` : ""
-      }${http === null ? "" : `, stats: ${http.addr}`})`,
-      killable: flags.killable === true,
-      tickMs: ((flags["stats-interval"] as number | undefined) ?? 1) * 1000,
-      tick: flags.quiet ? undefined : () => {
-        const s = server.stats();
-        const text = line.next(s.operations, s.items);
-        if (text !== null) log.info(text);
-      },
-    });
-  } finally {
-    await http?.close();
-  }
+      }${statsNote})`,
+    killable: flags.killable === true,
+    tickMs: ((flags["stats-interval"] as number | undefined) ?? 1) * 1000,
+    tick: flags.quiet ? undefined : () => {
+      const s = server.stats();
+      const text = line.next(s.operations, s.items);
+      if (text !== null) log.info(text);
+    },
+  });
 }
