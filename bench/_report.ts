@@ -227,6 +227,13 @@ export function readmeBlock(r: BenchResults): string {
     );
     const list = (xs: TargetRow[]) =>
       xs.map((x) => `- ${x.target}: ${x.measured}`).join("\n");
+    // An unsettled row says why when it is not the spread (the loader's limit).
+    const listWhy = (xs: TargetRow[]) =>
+      xs.map((x) =>
+        `- ${x.target}: ${x.measured}${
+          x.verdict.startsWith("not judged") ? `; ${x.verdict}` : ""
+        }`
+      ).join("\n");
     parts.push(
       `Targets (ratios per round: median, and range over the rounds): ${met.length} of ${t.length} met.`,
     );
@@ -239,8 +246,8 @@ export function readmeBlock(r: BenchResults): string {
     }
     if (unclear.length) {
       parts.push(
-        `Not judged: the rounds spread over ±10% (${unclear.length}; those marked "every round meets it" on the results page met the target in each round):\n\n${
-          list(unclear)
+        `Not judged: the rounds spread over ±10%, or every server gave the same rate (${unclear.length}; those marked "every round meets it" on the results page met the target in each round):\n\n${
+          listWhy(unclear)
         }`,
       );
     }

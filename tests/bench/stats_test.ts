@@ -10,6 +10,10 @@ import {
   ratioStats,
   roundOrder,
 } from "../../bench/_stats.ts";
+import {
+  type ThroughputPoint,
+  throughputTargets,
+} from "../../bench/sections/throughput.ts";
 
 describe("bench statistics", () => {
   it("roundOrder runs every contender once per round, in the given order", () => {
@@ -94,5 +98,37 @@ describe("bench statistics", () => {
       "0.0015x (0.0010-0.0020) unsettled",
     );
     assert.equal(fmtStats(null), "-");
+  });
+
+  it("a throughput point where every server gave the same rate is not judged (the loader was the limit)", () => {
+    const series = (ops: number[]) => ({
+      opsPerSec: ops,
+      p50us: ops.map(() => 10),
+      p99us: ops.map(() => 20),
+      p999us: ops.map(() => 30),
+      wrong: 0,
+    });
+    const point = (rates: Record<string, number[]>): ThroughputPoint => ({
+      transport: "tcp",
+      mode: "perop",
+      pinned: true,
+      series: Object.fromEntries(
+        Object.entries(rates).map(([k, v]) => [k, series(v)]),
+      ),
+    });
+    const bound = throughputTargets([point({
+      "ours-bun": [14_176, 14_180, 14_170],
+      memcached: [14_100, 14_120, 14_090],
+      redis: [14_109, 14_111, 14_100],
+    })]);
+    assert.equal(bound[0].status, "unsettled");
+    assert.match(bound[0].verdict, /loader's limit/);
+    // The same ratio with the servers apart is judged as usual.
+    const apart = throughputTargets([point({
+      "ours-bun": [14_176, 14_180, 14_170],
+      memcached: [14_100, 14_120, 14_090],
+      redis: [20_000, 20_100, 19_900],
+    })]);
+    assert.equal(apart[0].status, "missed");
   });
 });
