@@ -10,6 +10,7 @@
 
 import { setTimeout } from "node:timers";
 import { concatBytes } from "../_util.ts";
+import { raiseBacklog } from "./bun_backlog.ts";
 import { formatPeer } from "./peer.ts";
 import {
   type ListenHooks,
@@ -67,6 +68,7 @@ interface BunTlsOptions {
 
 interface BunServerApi {
   readonly port?: number;
+  readonly fd?: number;
   stop(closeActive?: boolean): void;
 }
 
@@ -342,6 +344,7 @@ export const bunAdapter: RuntimeAdapter = {
           : {}),
       },
     });
+    raiseBacklog(server.fd);
     // (Bun reports no failed accept(2), it retries it at once: the
     // listener guards against running out of descriptors itself.)
     const bound: SocketTarget = tcp && server.port !== undefined

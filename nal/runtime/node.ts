@@ -9,8 +9,10 @@
 import * as net from "node:net";
 import { setTimeout } from "node:timers";
 import * as tls from "node:tls";
+import { raiseBacklog } from "./bun_backlog.ts";
 import { formatPeer } from "./peer.ts";
 import {
+  LISTEN_BACKLOG,
   type ListenHooks,
   type RuntimeAdapter,
   type RuntimeListener,
@@ -161,10 +163,21 @@ function listenOn(server: net.Server, target: SocketTarget): Promise<void> {
     server.once("error", reject);
     const ready = () => {
       server.off("error", reject);
+      // Bun's node:net drops the backlog asked for (its listener is
+      // Bun.listen's, which listens with 512): raised as for Bun.listen.
+      if ("Bun" in globalThis) {
+        raiseBacklog(
+          (server as unknown as { _handle?: { fd?: number } })
+            ._handle?.fd,
+        );
+      }
       resolve();
     };
-    if (target.kind === "unix") server.listen({ path: target.path }, ready);
-    else server.listen({ host: target.host, port: target.port }, ready);
+    const backlog = LISTEN_BACKLOG;
+    const at = target.kind === "unix"
+      ? { path: target.path, backlog }
+      : { host: target.host, port: target.port, backlog };
+    server.listen(at, ready);
   });
 }
 

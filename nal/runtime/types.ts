@@ -69,6 +69,15 @@ export interface RuntimeSocket {
 export const SOCKET_LINGER_MS = 10_000;
 
 /**
+ * Connections the kernel queues for a listener before it refuses more
+ * (listen(2)'s backlog; memcached's default, and Deno's, which cannot be
+ * changed): a burst of local clients (a web server's workers starting at
+ * once) arriving while the loop is busy waits here. Over UNIX sockets the
+ * connections beyond it are refused at once (EAGAIN), not retried.
+ */
+export const LISTEN_BACKLOG = 1024;
+
+/**
  * Where a socket's events go. Adapters call these asynchronously (never from
  * inside `connect`), in order: `attach` first, then `onOpen`, data and drain
  * events, at most one `onEnd`, and `onClose` once.
