@@ -101,20 +101,33 @@ function giveBack(buffer: ArrayBufferLike): void {
   }
 }
 
+// An array for `size` bytes to write: a pooled one of the smallest class
+// that holds them. Answers are mostly small: a 64 KiB array for each would
+// take a connection's worth of the large pool per write in flight, and
+// with more writes in flight than it holds (64 connections, each with a
+// write in flight and more queued) every write allocated and zeroed one.
+function takeFor(size: number): Uint8Array {
+  return size <= SMALL_READ
+    ? take(SMALL_READ)
+    : size <= READ_CHUNK
+    ? take(READ_CHUNK)
+    : new Uint8Array(size);
+}
+
 // Bytes waiting to be written: one array, taken when the first byte comes
 // and given back once all are out.
 class OutBuffer {
   data: Uint8Array;
   len = 0;
   constructor(size: number) {
-    this.data = size <= READ_CHUNK ? take(READ_CHUNK) : new Uint8Array(size);
+    this.data = takeFor(size);
   }
   append(src: Uint8Array): void {
     const need = this.len + src.length;
     if (need > this.data.length) {
       let size = this.data.length * 2;
       while (size < need) size *= 2;
-      const next = new Uint8Array(size);
+      const next = takeFor(size);
       next.set(this.data.subarray(0, this.len));
       giveBack(this.data.buffer);
       this.data = next;
