@@ -492,11 +492,21 @@ export class DcPlug {
       const room = sb.unused();
       first = room >= commandSize(total) ? frames : 0;
       while (first < frames && framesSize(total, 0, first + 1) <= room) first++;
-      if (first > 0) sb.wrote(this.#frame(sb.writePtr(), 0, first));
+      if (first > 0) {
+        sb.wrote(
+          this.#frame(sb.writePtr(framesSize(total, 0, first)), 0, first),
+        );
+      }
     }
     if (first < frames) {
       this.#backlog ??= new NalBuffer(BACKLOG_SIZE);
-      this.#backlog.wrote(this.#frame(this.#backlog.writePtr(), first, frames));
+      this.#backlog.wrote(
+        this.#frame(
+          this.#backlog.writePtr(framesSize(total, first, frames)),
+          first,
+          frames,
+        ),
+      );
     }
     this.#wParts.length = 0;
     this.#wLen = 0;

@@ -381,6 +381,66 @@ describe("NalConnection.close() and buffer memory", () => {
   });
 });
 
+describe("NalConnection.close() clears what was handed out", () => {
+  // The next connection's buffer is cleared only as far as this one's was
+  // used: every byte written, or handed out as room by writePtr(), is 0.
+  for (
+    const [name, use] of [
+      [
+        "bytes written then taken, and room of writePtr(n) filled",
+        (buf: NalBuffer) => {
+          buf.write(new Uint8Array(10).fill(0x11));
+          buf.takeData(null, 10);
+          buf.writePtr(4).fill(0x22);
+          buf.wrote(4);
+        },
+      ],
+      [
+        "room of writePtr() filled far out and never committed",
+        (buf: NalBuffer) => {
+          buf.write(new Uint8Array([1, 2, 3]));
+          const room = buf.writePtr();
+          room[room.length - 1] = 0x33;
+          room[100] = 0x44;
+        },
+      ],
+      [
+        "bytes moved to the front to make room",
+        (buf: NalBuffer) => {
+          buf.write(new Uint8Array(NAL_DEFAULT_BUFFER_SIZE - 8).fill(0x55));
+          buf.takeData(null, NAL_DEFAULT_BUFFER_SIZE - 16);
+          buf.write(new Uint8Array(16).fill(0x66));
+        },
+      ],
+    ] as const
+  ) {
+    it(name, () => {
+      const a = new NalConnection();
+      const b = new NalConnection();
+      try {
+        assert.ok(NalConnection.createPair(a, b, NAL_DEFAULT_BUFFER_SIZE));
+        const buf = a.getSend();
+        use(buf);
+        const memory = buf.writePtr(0).buffer;
+        a.close();
+        const c = new NalConnection();
+        try {
+          assert.ok(c.createDummy(NAL_DEFAULT_BUFFER_SIZE));
+          const room = c.getSend().writePtr();
+          assert.equal(room.buffer, memory, "the same memory, reused");
+          const left = room.findIndex((x) => x !== 0);
+          assert.equal(left, -1, `byte ${left} of the closed connection`);
+        } finally {
+          c.close();
+        }
+      } finally {
+        a.close();
+        b.close();
+      }
+    });
+  }
+});
+
 describe("NalConnection.createDummy", () => {
   it("reads back what was written: one buffer for both directions", () => {
     const conn = new NalConnection();
