@@ -189,9 +189,19 @@ function timeOps(
   };
 }
 
-// Writes id number k into `id`: the bytes of k spread by a multiplicative
-// mix, so ids look random rather than sharing long prefixes.
-function idOf(id: Uint8Array, k: number): Uint8Array {
+/**
+ * Writes id number k into `id`: the bytes of k spread by a multiplicative
+ * mix, so ids look random rather than sharing long prefixes.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { idOf } from "./cache.ts";
+ *
+ * assert.notDeepEqual(idOf(new Uint8Array(16), 1), idOf(new Uint8Array(16), 2));
+ * ```
+ */
+export function idOf(id: Uint8Array, k: number): Uint8Array {
   let x = k;
   for (let i = 0; i < id.length; i += 4) {
     x = Math.imul(x ^ (x >>> 15), 0x2c1b3c6d) + i;

@@ -23,6 +23,7 @@ import {
   fmtStats,
   type Goal,
   int,
+  median,
   medianInt,
   ratioStats,
   targetRow,
@@ -50,6 +51,8 @@ export interface ScalePoint {
   rssFull: number;
   /** ops/s per round, 8 persistent connections over UNIX. */
   opsPerSec: (number | null)[];
+  /** Server CPU microseconds per answer per round (absent: not measured). */
+  cpuUsPerOp?: (number | null)[];
 }
 
 const SCALE_GOAL: Goal = { atLeast: 0.85 };
@@ -73,14 +76,15 @@ export function scaleTables(points: ScalePoint[]): ReportTable[] {
     points.find((p) => p.server === s && p.stored === n);
   const first = sizes[0];
   const last = sizes[sizes.length - 1];
+  const head = [
+    "server",
+    ...sizes.map((n) => `${int(n)} stored`),
+    `${int(last)} / ${int(first)} per round`,
+  ];
   const out: ReportTable[] = [{
     title:
       "Scale: ops/s with sessions stored (8 conns, UNIX, GETs over all of them): median of the rounds",
-    head: [
-      "server",
-      ...sizes.map((n) => `${int(n)} stored`),
-      `${int(last)} / ${int(first)} per round`,
-    ],
+    head,
     rows: names.map((s) => [
       s,
       ...sizes.map((n) => medianInt(at(s, n)?.opsPerSec ?? [])),
@@ -89,6 +93,21 @@ export function scaleTables(points: ScalePoint[]): ReportTable[] {
       ),
     ]),
   }];
+  if (points.some((p) => p.cpuUsPerOp?.some((x) => x !== null))) {
+    const cpu = (s: string, n: number) => at(s, n)?.cpuUsPerOp ?? [];
+    out.push({
+      title:
+        "Scale: server CPU per answer, microseconds (every thread): median of the rounds",
+      head,
+      rows: names.map((s) => [
+        s,
+        ...sizes.map((n) => median(cpu(s, n))?.toFixed(2) ?? "-"),
+        fmtStats(ratioStats(cpu(s, last), cpu(s, first))),
+      ]),
+      note:
+        "What a neighbour's load moves least: the steadiest way to compare two builds of ours on a shared machine.",
+    });
+  }
   const big = points.filter((p) => p.stored >= 100_000);
   if (big.length) {
     out.push({
@@ -203,22 +222,33 @@ export const scale: BenchSection = {
         }
       }
       const contenders: Contender<LoaderResult>[] = up.map((s) =>
-        loaderContender(ctx, `${s.kind.name}@${s.stored}`, {
-          action: "run",
-          proto: s.kind.proto,
-          conns: 8,
-          ids: s.stored,
-        }, s.at)
+        loaderContender(
+          ctx,
+          `${s.kind.name}@${s.stored}`,
+          {
+            action: "run",
+            proto: s.kind.proto,
+            conns: 8,
+            ids: s.stored,
+          },
+          s.at,
+          true,
+          s.server,
+        )
       );
       const rounds = await interleave(ctx, "scale", contenders, showOps);
-      const points: ScalePoint[] = up.map((s) => ({
-        server: s.kind.name,
-        stored: s.stored,
-        added: s.added,
-        rssEmpty: s.rssEmpty,
-        rssFull: s.rssFull,
-        opsPerSec: seriesOf(rounds[`${s.kind.name}@${s.stored}`]).opsPerSec,
-      }));
+      const points: ScalePoint[] = up.map((s) => {
+        const series = seriesOf(rounds[`${s.kind.name}@${s.stored}`]);
+        return {
+          server: s.kind.name,
+          stored: s.stored,
+          added: s.added,
+          rssEmpty: s.rssEmpty,
+          rssFull: s.rssFull,
+          opsPerSec: series.opsPerSec,
+          cpuUsPerOp: series.cpuUsPerOp,
+        };
+      });
       return { ...render({ points }), data: { points } };
     } finally {
       for (const s of up) await s.server.stop();

@@ -674,7 +674,7 @@ class Model {
 
 describe("DefaultCache against a Map model", () => {
   for (
-    const [max, pool, seed, maxBytes] of [
+    const [max, pool, seed, maxBytes, batches] of [
       [64, 100, 1, Infinity],
       [128, 400, 2, Infinity],
       [1000, 3000, 3, Infinity],
@@ -683,67 +683,89 @@ describe("DefaultCache against a Map model", () => {
       [1000, 3000, 4, MIN_MAX_BYTES],
       [1000, 400, 5, 200_000],
       [128, 400, 6, 150_000],
-    ]
+      // warm() before each batch of steps, with the ids those steps use
+      // (the same arrays, in order: their hashes are taken from warm()).
+      [64, 100, 7, Infinity, true],
+      [1000, 3000, 8, Infinity, true],
+      [128, 400, 9, 150_000, true],
+    ] as [number, number, number, number, boolean?][]
   ) {
-    it(`agrees over 30,000 random steps (bound ${max}, ${maxBytes} bytes, ${pool} ids, seed ${seed})`, () => {
-      const rand = prng(seed);
-      const cache = new DefaultCache(max, { maxBytes });
-      const model = new Model(max, maxBytes);
-      // Ids of 1..64 bytes; some are prefixes of others.
-      const ids = Array.from({ length: pool }, (_, k) => {
-        const len = 1 + Math.floor(rand() * 64);
-        const id = filled(len, k % 7);
-        id[Math.floor(rand() * len)] = k & 0xff;
-        return id;
-      });
-      let now = 1_000_000;
-      for (let step = 0; step < 30_000; step++) {
-        const k = Math.floor(rand() * pool);
-        const id = ids[k];
-        const key = toHex(id);
-        const r = rand();
-        const where = `step ${step}, id ${k}`;
-        if (r < 0.4) {
-          // Distinct expiries keep "the soonest to expire" unambiguous.
-          let expiry: number;
-          do expiry = now + Math.floor(rand() * 5000); while (
-            model.expiries.has(expiry)
-          );
-          const data = filled(Math.floor(rand() * 3000), step);
-          assert.equal(
-            cache.add(now, expiry - now, id, data),
-            model.add(now, expiry, key, data),
-            where,
-          );
-        } else if (r < 0.7) {
-          const s = model.live(now, key);
-          assert.deepEqual(got(cache, now, id), s && Array.from(s.data), where);
-        } else if (r < 0.8) {
-          assert.equal(
-            cache.have(now, id),
-            model.live(now, key) !== null,
-            where,
-          );
-        } else if (r < 0.9) {
-          assert.equal(cache.remove(now, id), model.remove(now, key), where);
-        } else if (r < 0.99) {
-          now += Math.floor(rand() * 100);
-        } else {
-          model.purge(now);
-          assert.equal(cache.numItems(now), model.map.size, where);
+    const warmed = batches === true;
+    it(
+      `agrees over 30,000 random steps (bound ${max}, ${maxBytes} bytes, ${pool} ids, seed ${seed}${
+        warmed ? ", warmed in batches" : ""
+      })`,
+      () => {
+        const rand = prng(seed);
+        const cache = new DefaultCache(max, { maxBytes });
+        const model = new Model(max, maxBytes);
+        // Ids of 1..64 bytes; some are prefixes of others.
+        const ids = Array.from({ length: pool }, (_, k) => {
+          const len = 1 + Math.floor(rand() * 64);
+          const id = filled(len, k % 7);
+          id[Math.floor(rand() * len)] = k & 0xff;
+          return id;
+        });
+        let now = 1_000_000;
+        let batch: number[] = [];
+        for (let step = 0; step < 30_000; step++) {
+          if (batch.length === 0) {
+            // One step at a time, or up to 16 warmed together.
+            const n = warmed ? 1 + Math.floor(rand() * 16) : 1;
+            batch = Array.from({ length: n }, () => Math.floor(rand() * pool));
+            if (warmed) cache.warm(batch.map((k) => ids[k]));
+          }
+          const k = batch.shift()!;
+          const id = ids[k];
+          const key = toHex(id);
+          const r = rand();
+          const where = `step ${step}, id ${k}`;
+          if (r < 0.4) {
+            // Distinct expiries keep "the soonest to expire" unambiguous.
+            let expiry: number;
+            do expiry = now + Math.floor(rand() * 5000); while (
+              model.expiries.has(expiry)
+            );
+            const data = filled(Math.floor(rand() * 3000), step);
+            assert.equal(
+              cache.add(now, expiry - now, id, data),
+              model.add(now, expiry, key, data),
+              where,
+            );
+          } else if (r < 0.7) {
+            const s = model.live(now, key);
+            assert.deepEqual(
+              got(cache, now, id),
+              s && Array.from(s.data),
+              where,
+            );
+          } else if (r < 0.8) {
+            assert.equal(
+              cache.have(now, id),
+              model.live(now, key) !== null,
+              where,
+            );
+          } else if (r < 0.9) {
+            assert.equal(cache.remove(now, id), model.remove(now, key), where);
+          } else if (r < 0.99) {
+            now += Math.floor(rand() * 100);
+          } else {
+            model.purge(now);
+            assert.equal(cache.numItems(now), model.map.size, where);
+          }
+          assert.deepEqual(cache.stats(), {
+            items: model.map.size,
+            bytes: model.bytes,
+            evictions: model.evictions,
+            expirations: model.expirations,
+          }, where);
+          assert.ok(model.bytes <= maxBytes, where);
         }
-        assert.deepEqual(cache.stats(), {
-          items: model.map.size,
-          bytes: model.bytes,
-          evictions: model.evictions,
-          expirations: model.expirations,
-        }, where);
-        assert.ok(model.bytes <= maxBytes, where);
-      }
-      if (maxBytes !== Infinity) {
-        assert.ok(model.evictions > 100, `evictions: ${model.evictions}`);
-      }
-    });
+        if (maxBytes !== Infinity) {
+          assert.ok(model.evictions > 100, `evictions: ${model.evictions}`);
+        }
+      },
+    );
   }
 });
 
@@ -777,5 +799,30 @@ describe("DefaultCache at a million sessions", () => {
     assert.equal(cache.have(1, setId(n)), false);
     assert.equal(cache.stats().bytes, n * 48);
     assert.equal(cache.stats().evictions, 0);
+  });
+});
+
+describe("DefaultCache warm()", () => {
+  it("changes nothing: an expired session is neither purged nor counted, ids of any length pass", () => {
+    const cache = new DefaultCache(1000);
+    const enc = toBytes;
+    cache.add(0, 1000, enc("expired"), enc("x"));
+    cache.add(0, 60_000, enc("live"), enc("data"));
+    const before = cache.stats();
+    const ids = [
+      enc("expired"),
+      enc("live"),
+      enc("absent"),
+      new Uint8Array(0),
+      new Uint8Array(65),
+    ];
+    // More than one batch of ids, and none.
+    for (let i = 0; i < 200; i++) ids.push(enc(`id-${i}`));
+    cache.warm(ids);
+    cache.warm([]);
+    assert.deepEqual(cache.stats(), before);
+    assert.equal(cache.get(5000, enc("expired")), null);
+    assert.deepEqual(cache.get(5000, enc("live")), enc("data"));
+    assert.equal(cache.stats().expirations, before.expirations + 1);
   });
 });
