@@ -81,6 +81,8 @@ export interface Series {
   p999us: (number | null)[];
   /** Server CPU microseconds per answer per round (null: not measured). */
   cpuUsPerOp?: (number | null)[];
+  /** The store's (Redis's) CPU microseconds per answer per round, when measured. */
+  storeUsPerOp?: (number | null)[];
   /** Operations answered wrongly, refused or lost to socket errors, all rounds. */
   wrong: number;
 }
@@ -95,6 +97,9 @@ export function seriesOf(rounds: readonly (LoaderResult | null)[]): Series {
     p99us: pick((r) => r.p99us),
     p999us: pick((r) => r.p999us),
     cpuUsPerOp: rounds.map((r) => r?.serverUsPerOp ?? null),
+    ...(rounds.some((r) => r?.storeUsPerOp !== undefined)
+      ? { storeUsPerOp: rounds.map((r) => r?.storeUsPerOp ?? null) }
+      : {}),
     wrong: rounds.reduce((n, r) => n + (r ? r.errors + r.failed : 0), 0),
   };
 }
@@ -102,9 +107,9 @@ export function seriesOf(rounds: readonly (LoaderResult | null)[]): Series {
 /** `12,345 ops/s`, the usual way to show a loader round. */
 export function showOps(r: LoaderResult): string {
   const wrong = r.errors + r.failed;
-  const cpu = r.serverUsPerOp === undefined
-    ? ""
-    : ` ${r.serverUsPerOp.toFixed(1)}us`;
+  const cpu =
+    (r.serverUsPerOp === undefined ? "" : ` ${r.serverUsPerOp.toFixed(1)}us`) +
+    (r.storeUsPerOp === undefined ? "" : `+${r.storeUsPerOp.toFixed(1)}us`);
   return `${int(r.opsPerSec)}${cpu}${wrong ? ` (${wrong} wrong)` : ""}`;
 }
 
@@ -119,11 +124,13 @@ export function loaderContender(
   at: Endpoint,
   pin: boolean = true,
   server?: Running,
+  store?: Running,
 ): Contender<LoaderResult> {
   return {
     name,
     run: async () => {
       const before = server?.cpuNs() ?? 0;
+      const storeBefore = store?.cpuNs() ?? 0;
       const r = await load(
         { durationMs: ctx.seconds * 1000, warmupMs: ctx.warmupMs, ...job },
         at,
@@ -132,6 +139,10 @@ export function loaderContender(
       const spent = (server?.cpuNs() ?? 0) - before;
       if (server !== undefined && spent > 0 && r.answered > 0) {
         r.serverUsPerOp = spent / 1000 / r.answered;
+      }
+      const stored = (store?.cpuNs() ?? 0) - storeBefore;
+      if (store !== undefined && stored > 0 && r.answered > 0) {
+        r.storeUsPerOp = stored / 1000 / r.answered;
       }
       return r;
     },

@@ -103,19 +103,21 @@ export function oursKind(
 
 /**
  * Our server (or with `tool` "client", our proxy straight on the store)
- * under a runtime, its sessions in the Redis at `storeUrl`.
+ * under a runtime, its sessions in the Redis at `storeUrl`; with
+ * `baseline`, the one of that other checkout.
  */
 export function oursOnStoreKind(
   runtime: "deno" | "bun",
   name: string,
   storeUrl: string,
   tool: "server" | "client" = "server",
+  baseline?: string,
 ): ServerKind {
   return {
     name,
     proto: "dc",
     argv: (at) => [
-      ...cli(runtime),
+      ...cli(runtime, baseline),
       tool,
       "-listen",
       dcAddress(at),

@@ -105,6 +105,11 @@ export interface LoaderResult {
    * harness measured the server around the run (`bench/_interleave.ts`).
    */
   serverUsPerOp?: number;
+  /**
+   * CPU time per answer of the store behind the server (Redis), when the
+   * harness measured it around the run too.
+   */
+  storeUsPerOp?: number;
 }
 
 const FILL_TTL_MS = 3_600_000;

@@ -256,6 +256,9 @@ try {
     warmupMs: quick ? 200 : 500,
     pin: results.settings.pin,
     servers: kinds,
+    baseline: flags.baseline === undefined
+      ? undefined
+      : resolve(flags.baseline),
     cTools,
     async endpoint(transport, name): Promise<Endpoint> {
       return transport === "unix"

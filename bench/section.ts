@@ -86,6 +86,11 @@ export interface BenchContext {
   readonly pin: { server: number; loader: number } | null;
   /** The servers of comparison rows: ours-deno, ours-bun, then the peers found. */
   readonly servers: readonly ServerKind[];
+  /**
+   * `--baseline`: another checkout of the repository whose ours also run
+   * (as `base-*`), for sections that start ours themselves.
+   */
+  readonly baseline?: string;
   /** The C tools, when found or built (else null, and a line in `skipped`). */
   readonly cTools: CTools | null;
   /** A fresh address in the run's temporary directory (UNIX) or a free port. */

@@ -126,12 +126,23 @@ function addedP50(a: Series, b: Series): number | null {
   return median(d);
 }
 
+function fmtUs(x: number | null): string {
+  return x === null ? "-" : x.toFixed(1);
+}
+
 /** The tables. */
 export function storeTables(d: StoreData): ReportTable[] {
   const modes = MODES.filter((m) => d.points[m] !== undefined);
-  const present = COLUMNS.filter(([name]) =>
-    modes.some((m) => d.points[m][name])
-  );
+  const has = (name: string) => modes.some((m) => d.points[m][name]);
+  // A --baseline run's `base ...` contenders, each beside its own.
+  const bases = ON_STORE.filter(([name]) => has(`base ${name}`));
+  const present = [
+    ...COLUMNS,
+    ...bases.map(([name, label]): [string, string] => [
+      `base ${name}`,
+      `base: ${label}`,
+    ]),
+  ].filter(([name]) => has(name));
   const pairs: [string, string, string][] = [
     ["bun redis", "redis direct", "bun on Redis / Redis"],
     ["deno redis", "redis direct", "deno on Redis / Redis"],
@@ -148,6 +159,11 @@ export function storeTables(d: StoreData): ReportTable[] {
     ["deno proxy cluster", "cluster direct", "deno proxy on Cluster / Cluster"],
     ["bun redis", "bun default", "bun on Redis / bun default"],
     ["deno redis", "deno default", "deno on Redis / deno default"],
+    ...bases.map(([name, label]): [string, string, string] => [
+      name,
+      `base ${name}`,
+      `${label} / base`,
+    ]),
   ];
   const latencyRows: string[][] = [];
   for (const m of modes) {
@@ -163,8 +179,17 @@ export function storeTables(d: StoreData): ReportTable[] {
     }
   }
   const added: string[][] = [];
+  const onStore = [
+    ...ON_STORE,
+    ...bases.map(([name, label, direct, target]): typeof ON_STORE[number] => [
+      `base ${name}`,
+      `base: ${label}`,
+      direct,
+      target,
+    ]),
+  ];
   for (const m of modes) {
-    for (const [name, label, direct] of ON_STORE) {
+    for (const [name, label, direct] of onStore) {
       const a = d.points[m][name];
       const b = d.points[m][direct];
       if (!a || !b) continue;
@@ -172,6 +197,24 @@ export function storeTables(d: StoreData): ReportTable[] {
       added.push([LABEL[m], label, x === null ? "-" : `${Math.round(x)}`]);
     }
   }
+  const cpuRows: string[][] = [];
+  for (const m of modes) {
+    for (const [name, label] of present) {
+      const s = d.points[m][name];
+      const server = median(s?.cpuUsPerOp ?? []);
+      const store = median(s?.storeUsPerOp ?? []);
+      if (server === null && store === null) continue;
+      cpuRows.push([LABEL[m], label, fmtUs(server), fmtUs(store)]);
+    }
+  }
+  const cpu: ReportTable[] = cpuRows.length === 0 ? [] : [{
+    title:
+      "Store: CPU per operation, microseconds (every thread, warm-up included): median of the rounds",
+    head: ["load", "contender", "server", "Redis"],
+    rows: cpuRows,
+    note:
+      "Redis's column is the standalone Redis's time per answer the loader got: what ours on it costs Redis, against what Redis driven directly costs itself.",
+  }];
   return [
     {
       title:
@@ -212,6 +255,7 @@ export function storeTables(d: StoreData): ReportTable[] {
       head: ["load", "contender", "added p50"],
       rows: added,
     },
+    ...cpu,
   ];
 }
 
@@ -285,15 +329,17 @@ export const store: BenchSection = {
     const c = await cluster(ctx);
     try {
       const clusterMap = c ? await c.slotMap() : null;
+      const redisUrl = `redis://127.0.0.1:${port}`;
       const kinds: ServerKind[] = [];
       for (const rt of RUNTIMES) {
         kinds.push(
           { ...oursKind(rt), name: `${rt} default` },
-          oursOnStoreKind(rt, `${rt} redis`, `redis://127.0.0.1:${port}`),
+          ...onStore(rt, "redis", redisUrl, "server", ctx.baseline),
         );
-        if (c) kinds.push(oursOnStoreKind(rt, `${rt} cluster`, c.url));
+        if (c) {
+          kinds.push(...onStore(rt, "cluster", c.url, "server", ctx.baseline));
+        }
       }
-      const redisUrl = `redis://127.0.0.1:${port}`;
       return await withServers(
         ctx,
         kinds,
@@ -302,7 +348,7 @@ export const store: BenchSection = {
         (servers) =>
           withServers(
             ctx,
-            proxyKinds(servers, redisUrl, c?.url),
+            proxyKinds(servers, redisUrl, c?.url, ctx.baseline),
             "unix",
             0,
             (proxies) => measure([...servers, ...proxies], clusterMap),
@@ -330,8 +376,17 @@ export const store: BenchSection = {
       for (const mode of MODES) {
         const conns = Number(mode.slice(1));
         const job: LoaderJob = { action: "run", proto: "dc", conns };
+        // CPU per answer: the server's, and Redis's behind it (standalone).
         const contenders: Contender<LoaderResult>[] = up.map((s) =>
-          loaderContender(ctx, s.kind.name, job, s.at, false)
+          loaderContender(
+            ctx,
+            s.kind.name,
+            job,
+            s.at,
+            false,
+            s.server,
+            s.kind.name.endsWith(" redis") ? redis : undefined,
+          )
         );
         contenders.push(loaderContender(
           ctx,
@@ -344,6 +399,8 @@ export const store: BenchSection = {
           },
           redisAt,
           false,
+          undefined,
+          redis,
         ));
         if (clusterMap) {
           contenders.push(loaderContender(
@@ -389,13 +446,14 @@ function proxyKinds(
   servers: Started[],
   redisUrl: string,
   clusterUrl: string | undefined,
+  baseline: string | undefined,
 ): ServerKind[] {
   const kinds: ServerKind[] = [];
   for (const rt of RUNTIMES) {
-    kinds.push(oursOnStoreKind(rt, `${rt} proxy redis`, redisUrl, "client"));
+    kinds.push(...onStore(rt, "proxy redis", redisUrl, "client", baseline));
     if (clusterUrl !== undefined) {
       kinds.push(
-        oursOnStoreKind(rt, `${rt} proxy cluster`, clusterUrl, "client"),
+        ...onStore(rt, "proxy cluster", clusterUrl, "client", baseline),
       );
     }
   }
@@ -408,4 +466,24 @@ function proxyKinds(
     });
   }
   return kinds;
+}
+
+/**
+ * Ours on a store (`bun redis`, `deno proxy cluster`...) and, with a
+ * `--baseline` checkout, the same of that checkout (`base bun redis`...),
+ * measured in the same rounds.
+ */
+function onStore(
+  rt: "bun" | "deno",
+  what: string,
+  url: string,
+  tool: "server" | "client",
+  baseline: string | undefined,
+): ServerKind[] {
+  const ours = oursOnStoreKind(rt, `${rt} ${what}`, url, tool);
+  if (baseline === undefined) return [ours];
+  return [
+    ours,
+    oursOnStoreKind(rt, `base ${rt} ${what}`, url, tool, baseline),
+  ];
 }
