@@ -93,8 +93,8 @@ export class CommandQueue {
     });
   }
 
-  // Sends everything that waited, in order, as one unit in flight and (the
-  // socket corked meanwhile) one write.
+  // Sends everything that waited, in order, as one unit in flight and (its
+  // writes held meanwhile) one write.
   #send(): void {
     this.#cork();
     try {

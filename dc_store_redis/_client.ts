@@ -4,7 +4,13 @@
 // away.
 
 import { Buffer } from "node:buffer";
-import type { Cluster, ClusterOptions, Redis, RedisOptions } from "ioredis";
+import type {
+  Cluster,
+  ClusterOptions,
+  Command,
+  Redis,
+  RedisOptions,
+} from "ioredis";
 import type { RedisTarget } from "./url.ts";
 
 /** A client of one server (standalone, found by Sentinel) or of a Cluster. */
@@ -34,11 +40,17 @@ function backoff(attempt: number): number {
   return Math.min(50 * 2 ** Math.min(attempt - 1, 10), RETRY_MAX_MS);
 }
 
+/** A client, and the library's command class. */
+export interface Made {
+  client: Client;
+  Command: typeof Command;
+}
+
 /** Imports the library and makes a client of `target`, connecting. */
 export async function makeClient(
   target: RedisTarget,
   s: ClientSettings,
-): Promise<Client> {
+): Promise<Made> {
   const lib = await import("ioredis");
   const pem = (x: string | Uint8Array | undefined) =>
     x === undefined ? undefined : typeof x === "string" ? x : Buffer.from(x);
@@ -77,10 +89,13 @@ export async function makeClient(
       retryDelayOnTryAgain: 100,
       slotsRefreshTimeout: s.connectTimeoutMs,
     };
-    return new lib.Cluster(target.nodes, options);
+    return {
+      client: new lib.Cluster(target.nodes, options),
+      Command: lib.Command,
+    };
   }
   if (target.kind === "sentinel") {
-    return new lib.Redis({
+    const client = new lib.Redis({
       ...common,
       sentinels: target.nodes,
       name: target.masterName,
@@ -91,8 +106,14 @@ export async function makeClient(
       sentinelTLS: tls,
       sentinelRetryStrategy: backoff,
     });
+    return { client, Command: lib.Command };
   }
-  return new lib.Redis({ ...common, ...target.nodes[0], db: target.db });
+  const client = new lib.Redis({
+    ...common,
+    ...target.nodes[0],
+    db: target.db,
+  });
+  return { client, Command: lib.Command };
 }
 
 /** Keys that start with `prefix`, counted with SCAN on every master. */

@@ -8,7 +8,7 @@
  */
 
 import { Buffer } from "node:buffer";
-import type { Writable } from "node:stream";
+import type { Redis } from "ioredis";
 import {
   type DcCache,
   DcCacheRangeError,
@@ -27,6 +27,7 @@ import {
   makeClient,
 } from "./_client.ts";
 import { Deadlines } from "./_deadline.ts";
+import { type Arg, CommandWriter } from "./_writer.ts";
 import { parseRedisUrl, redactUrl, type RedisTarget } from "./url.ts";
 
 /**
@@ -187,6 +188,7 @@ export class RedisCache implements DcCache {
   #settle: (() => void) | null = null;
   #nodeError = "";
   #queue: CommandQueue | null = null;
+  #writer: CommandWriter | null = null;
   #deadlines: Deadlines | null = null;
   #closed = false;
   #up = false;
@@ -289,10 +291,10 @@ export class RedisCache implements DcCache {
     // A session that expires at once is never seen, but it still finds a
     // live one in its way (and Redis refuses PX 0).
     if (timeoutMs === 0) {
-      return this.#call((c) => c.exists(key)).then(isZero);
+      return this.#call<number>("exists", [key]).then(isZero);
     }
     const value = Buffer.from(data);
-    return this.#call((c) => c.set(key, value, "PX", timeoutMs, "NX"))
+    return this.#call<string | null>("set", [key, value, "PX", timeoutMs, "NX"])
       .then(isOk);
   }
 
@@ -305,21 +307,21 @@ export class RedisCache implements DcCache {
     const key = this.#key(id);
     const queue = this.#queue;
     if (queue !== null) return queue.get(key);
-    return this.#call((c) => c.getBuffer(key));
+    return this.#call<Buffer | null>("get", [key], true);
   }
 
   /** Removes a live session; `false` when there was none: `DEL`. */
   remove(_now: number, id: Uint8Array): Promise<boolean> | false {
     if (!isId(id)) return false;
     const key = this.#key(id);
-    return this.#call((c) => c.del(key)).then(isOne);
+    return this.#call<number>("del", [key]).then(isOne);
   }
 
   /** Whether a live session has this id: `EXISTS`. */
   have(_now: number, id: Uint8Array): Promise<boolean> | false {
     if (!isId(id)) return false;
     const key = this.#key(id);
-    return this.#call((c) => c.exists(key)).then(isOne);
+    return this.#call<number>("exists", [key]).then(isOne);
   }
 
   /**
@@ -387,21 +389,28 @@ export class RedisCache implements DcCache {
     return key;
   }
 
-  #call<T>(command: (c: Client) => Promise<T>): Promise<T> {
+  // Sends `name args...`; bulk replies as Buffers when `buffers`.
+  #call<T>(name: string, args: Arg[], buffers = false): Promise<T> {
     const c = this.#client;
-    if (c === null) return this.#later(command);
+    if (c === null) return this.#later(name, args, buffers);
     const queue = this.#queue;
-    if (queue !== null) return queue.run(() => command(c));
-    return this.#deadlines!.bound(command(c));
+    const writer = this.#writer;
+    if (queue !== null && writer !== null) {
+      return queue.run(() => writer.send<T>(name, args, buffers));
+    }
+    // A Cluster: its own method of the command (getBuffer, set...), which
+    // routes it to its slot's master.
+    const method = (c as unknown as Methods)[buffers ? `${name}Buffer` : name];
+    return this.#deadlines!.bound(method.apply(c, args) as Promise<T>);
   }
 
   // A call made while the client library is still being imported.
-  async #later<T>(command: (c: Client) => Promise<T>): Promise<T> {
+  async #later<T>(name: string, args: Arg[], buffers: boolean): Promise<T> {
     await this.#loaded;
     if (this.#client === null || this.#closed) {
       throw new Error(`the Redis store at ${this.address} is closed`);
     }
-    return this.#call(command);
+    return this.#call(name, args, buffers);
   }
 
   async #start(): Promise<void> {
@@ -416,7 +425,7 @@ export class RedisCache implements DcCache {
         REDIS_DEFAULT_COMMAND_TIMEOUT_MS,
       tls: t.tls || o.tls !== undefined ? o.tls ?? {} : undefined,
     };
-    const client = await makeClient(t, settings);
+    const { client, Command } = await makeClient(t, settings);
     if (this.#closed) {
       client.disconnect();
       return;
@@ -445,13 +454,13 @@ export class RedisCache implements DcCache {
       this.#deadlines = new Deadlines(settings.commandTimeoutMs);
     } else {
       // A Cluster refuses an MGET across slots; its GETs go one by one.
-      // The client's socket (replaced at each reconnection).
-      const stream = () => (client as unknown as { stream?: Writable }).stream;
+      const writer = new CommandWriter(client as Redis, Command);
+      this.#writer = writer;
       this.#queue = new CommandQueue(
-        (k) => client.getBuffer(k),
-        (ks) => client.mgetBuffer(ks),
-        () => stream()?.cork(),
-        () => stream()?.uncork(),
+        (k) => writer.send<Buffer | null>("get", [k], true),
+        (ks) => writer.send<(Buffer | null)[]>("mget", ks, true),
+        () => writer.hold(),
+        () => writer.release(),
       );
     }
   }
@@ -574,6 +583,8 @@ function reason(err: Error, nodeError = ""): string {
   }
   return e.message || String(err);
 }
+
+type Methods = Record<string, (...args: Arg[]) => Promise<unknown>>;
 
 const isOk = (r: string | null): boolean => r === "OK";
 const isOne = (n: number): boolean => n === 1;
