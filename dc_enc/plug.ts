@@ -34,7 +34,14 @@ import {
   type DcCmd,
 } from "./constants.ts";
 import { DcProtocolError } from "./errors.ts";
-import { ACCEPT_REQUESTS, ACCEPT_RESPONSES, frameDataLen } from "./msg.ts";
+import {
+  ACCEPT_REQUESTS,
+  ACCEPT_RESPONSES,
+  frameDataLen,
+  OFF_COMPLETE,
+  OFF_OPERATION,
+  scanFrame,
+} from "./msg.ts";
 
 /**
  * A command read from a plug. The object and its payload belong to the
@@ -330,6 +337,77 @@ export class DcPlug {
    */
   peek(): DcPlugCommand | null {
     return this.#take(true);
+  }
+
+  /**
+   * Calls `visit` with each whole command waiting, in order, taking none:
+   * the one {@linkcode DcPlug.prototype.peek} gives, then the one-frame
+   * commands that have arrived whole behind it in the read buffer (a
+   * client's pipelined requests), up to the first command of several
+   * frames or the first frame not all there. Each is one that `read()`
+   * will give once those before it are consumed, unless the stream turns
+   * out corrupt before it. For an owner that prepares for a batch before
+   * serving it (a server warming its store for the ids asked for). It
+   * changes nothing and reads nothing from the socket: call io() first,
+   * for what has arrived.
+   *
+   * @example Three pipelined requests, all visible before the first is read
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { DcCmd, DcPlug, encodeCommand } from "@distcache/distcache/dc_enc";
+   * import { NalConnection } from "@distcache/distcache/nal";
+   *
+   * const conn = new NalConnection();
+   * conn.createDummy(4096);
+   * const server = new DcPlug(conn, 0);
+   * for (const uid of [1, 2, 3]) {
+   *   conn.getRead().write(encodeCommand(false, uid, DcCmd.GET, new Uint8Array([uid])));
+   * }
+   * server.io(); // pulls the first through, as after a select
+   * const seen: number[] = [];
+   * assert.equal(server.forEachWaiting((_cmd, payload) => seen.push(payload[0])), 3);
+   * assert.deepEqual(seen, [1, 2, 3]);
+   * assert.equal(server.peek()?.requestUid, 1); // nothing was taken
+   * server.close();
+   * ```
+   *
+   * @param visit Called with each command's operation and payload (a view
+   *   valid until the plug's next io() or consume()).
+   * @param max Most commands to visit. @default {Infinity}
+   * @returns How many commands were visited.
+   */
+  forEachWaiting(
+    visit: (cmd: DcCmd, payload: Uint8Array) => void,
+    max: number = Infinity,
+  ): number {
+    if (this.#closed || this.#readState === READ_EMPTY || max < 1) return 0;
+    const c = this.#cmd;
+    visit(c.cmd, c.payload);
+    let count = 1;
+    // Behind a command held in place come its successors; behind one
+    // joined from several frames, the read buffer starts at a frame.
+    const rb = this.#conn.getRead();
+    let off = this.#held;
+    // (A view of the buffer costs more than the usual lone command.)
+    if (count >= max || rb.used() <= off) return count;
+    const bytes = rb.readPtr();
+    const accept = this.#asm.accept;
+    while (count < max && off < bytes.length) {
+      const size = scanFrame(bytes, off, bytes.length - off, accept, null);
+      if (typeof size !== "number" || size === 0) break;
+      if (bytes[off + OFF_COMPLETE] !== 1) break;
+      visit(
+        (bytes[off + OFF_OPERATION] + 1) as DcCmd,
+        new Uint8Array(
+          bytes.buffer,
+          bytes.byteOffset + off + DC_MSG_HEADER_SIZE,
+          size - DC_MSG_HEADER_SIZE,
+        ),
+      );
+      count++;
+      off += size;
+    }
+    return count;
   }
 
   /**

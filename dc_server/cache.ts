@@ -62,6 +62,20 @@ export interface DcCache {
   have(now: number, id: Uint8Array): MaybePromise<boolean>;
   /** Number of live sessions (expired ones are purged first). */
   numItems(now: number): MaybePromise<number>;
+  /**
+   * A hint, before a batch of requests is served: these ids (of GETs,
+   * HAVEs and REMOVEs about to come, in order) will be looked up. A store
+   * may use it to start what the lookups will wait on (the default store
+   * brings their memory into the CPU's caches together, so that the waits
+   * overlap). It must change nothing: every answer is the same with or
+   * without it. It returns `false` when it gains nothing now (a store small
+   * enough to sit in the CPU's caches): the server then stops asking for a
+   * while. The server hands the very arrays it then gives those
+   * lookups (bytes unchanged until then) first, in the order it serves
+   * them, then those of requests pipelined behind (whose lookups get other
+   * arrays of the same bytes).
+   */
+  warm?(ids: readonly Uint8Array[]): boolean | void;
   /** Counters for monitoring, when the store keeps them. */
   stats?(): DcCacheStats;
   /**

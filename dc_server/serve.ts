@@ -23,7 +23,7 @@ import type { DcCache, DcCacheFactory } from "./cache.ts";
 import {
   DC_CLIENT_FLAG_IN_SERVER,
   DcServer,
-  type DcServerClient,
+  DcServerClient,
 } from "./server.ts";
 import { DcOptionError } from "./errors.ts";
 import { type SnapshotOptions, Snapshotter } from "./snapshot.ts";
@@ -261,6 +261,24 @@ export async function serve(options: ServeOptions = {}): Promise<Server> {
       forget(client);
     })
     : null;
+  // Each turn, before any client is served, the store is told every id
+  // the ready clients ask for, to fetch their memory together.
+  const ready: DcServerClient[] = [];
+  const warming = loop.beforeVisits((batch) => {
+    for (let i = 0; i < batch.length; i++) {
+      const e = batch[i];
+      const client = e.source;
+      if (
+        !e.removed && client instanceof DcServerClient &&
+        entries.get(client) === e
+      ) ready.push(client);
+    }
+    // (A client alone has no neighbour's lookups to overlap with; its own
+    // pipeline would be, but looking for one costs a lone request more
+    // than it gains.)
+    if (ready.length > 1) server.warm(ready);
+    ready.length = 0;
+  });
   const acceptor = loop.accept(list, (conn) => {
     const client = server.newClient(conn, DC_CLIENT_FLAG_IN_SERVER);
     idle?.touch(client);
@@ -283,6 +301,7 @@ export async function serve(options: ServeOptions = {}): Promise<Server> {
 
   const { finished, close } = loopService(loop, async () => {
     acceptor.remove();
+    warming.remove();
     idle?.close();
     for (const entry of entries.values()) entry.remove();
     entries.clear();

@@ -61,6 +61,10 @@ const RESPONSE_BYTE: Uint8Array[] = [];
 function codeBytes(code: number): Uint8Array {
   return RESPONSE_BYTE[code] ??= new Uint8Array([code]);
 }
+// warm() calls passed over after a store says it gains nothing: a few
+// seconds of turns of a busy server, after which it is asked again (the
+// store may have grown).
+const WARM_IDLE_CALLS = 4096;
 const OK = codeBytes(DcErr.OK);
 const NOTOK = codeBytes(DcErr.NOTOK);
 
@@ -449,6 +453,46 @@ export class DcServer {
   }
 
   /**
+   * Readies the store for the requests these clients have sent, before
+   * they are served: moves each client's arrived bytes in (as
+   * {@linkcode DcServer.prototype.clientIo} does first) and hands the ids
+   * of every whole GET, HAVE and REMOVE waiting, pipelined ones too, to the
+   * store's {@linkcode DcCache.warm} in one call, so that a large store
+   * fetches their memory together rather than one lookup after another.
+   * Nothing is served and no answer changes; a store without `warm`, or
+   * fewer than two ids, make it do nothing more than the moves, and after
+   * the store's warm() says it gains nothing (returns false), the next
+   * 4096 calls do nothing at all.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { DC_CLIENT_FLAG_IN_SERVER, DcServer } from "@distcache/distcache/dc_server";
+   * import { NalConnection } from "@distcache/distcache/nal";
+   *
+   * const server = new DcServer(1024);
+   * const [a, b] = [new NalConnection(), new NalConnection()];
+   * NalConnection.createPair(a, b, 4096);
+   * const client = server.newClient(a, DC_CLIENT_FLAG_IN_SERVER);
+   * server.warm([client]); // nothing has arrived: nothing to warm
+   * assert.ok(server.clientIo(client));
+   * server.close();
+   * ```
+   *
+   * @param clients Clients about to be served (dead or busy ones are
+   *   passed over).
+   */
+  warm(clients: readonly DcServerClient[]): void {
+    if (this.#cache.warm === undefined) return;
+    if (this.#warmIdle > 0) {
+      this.#warmIdle--;
+      return;
+    }
+    for (let i = 0; i < clients.length; i++) this.#gather(clients[i]);
+    this.#warmGathered();
+  }
+
+  /**
    * Adds every server-owned client to `sel` for the next select
    * (`DC_SERVER_clients_to_sel`).
    */
@@ -759,6 +803,46 @@ export class DcServer {
     c.addErrorCodes[code - DcAddErr.CORRUPT]++;
     return codeBytes(code);
   }
+
+  // Adds the ids a client's waiting requests look up to the batch, after
+  // moving its arrived bytes in.
+  #gather(client: DcServerClient): void {
+    if (client.dead || client.busy || client.inFlight > 0) return;
+    const plug = client.plug;
+    plug.io();
+    this.#gatherFirst = true;
+    plug.forEachWaiting(this.#gatherId);
+  }
+
+  #warmGathered(): void {
+    const ids = this.#warmIds;
+    const more = this.#warmMore;
+    if (ids.length + more.length > 1) {
+      for (let i = 0; i < more.length; i++) ids.push(more[i]);
+      // A store that gains nothing now (small enough to sit in the CPU's
+      // caches) is asked again only after a while.
+      if (this.#cache.warm!(ids) === false) this.#warmIdle = WARM_IDLE_CALLS;
+    }
+    ids.length = 0;
+    more.length = 0;
+  }
+
+  // The ids of the lookups warm() found waiting: those of the requests the
+  // plugs hold first, in the order they are served, since the store reuses
+  // the hashes of the ids it is next given (the very arrays) in that order;
+  // then those pipelined behind them (the plugs give those fresh arrays).
+  readonly #warmIds: Uint8Array[] = [];
+  readonly #warmMore: Uint8Array[] = [];
+  #gatherFirst = false;
+  // Calls of warm() left to pass over: the store said it gains nothing.
+  #warmIdle = 0;
+  readonly #gatherId = (cmd: DcCmd, payload: Uint8Array): void => {
+    const first = this.#gatherFirst;
+    this.#gatherFirst = false;
+    if (cmd === DcCmd.GET || cmd === DcCmd.HAVE || cmd === DcCmd.REMOVE) {
+      (first ? this.#warmIds : this.#warmMore).push(payload);
+    }
+  };
 
   // The answers of a store's outcome, counted by result; made once, so
   // that the per-request path allocates no closure.

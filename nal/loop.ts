@@ -171,6 +171,15 @@ export interface NalLoopTimer {
   cancel(): void;
 }
 
+/**
+ * A hook of a {@linkcode NalLoop}, as
+ * {@linkcode NalLoop.prototype.beforeVisits} returns it.
+ */
+export interface NalLoopHook {
+  /** Stops the calls (from the next turn on). */
+  remove(): void;
+}
+
 /** How many turns and visits a {@linkcode NalLoop} made (for tests and diagnostics). */
 export interface NalLoopStats {
   /** Turns: rounds of visits. */
@@ -241,6 +250,9 @@ export class NalLoop {
   #ready: NalLoopEntry[] = [];
   #spare: NalLoopEntry[] = [];
   #due: (() => void)[] = [];
+  // Hooks of beforeVisits(), replaced (not changed) when one is added or
+  // removed, so that a turn's walk over them is never disturbed.
+  #prepares: ((entries: readonly NalLoopEntry[]) => void)[] = [];
   readonly #timers = new Set<ReturnType<typeof setTimeout>>();
   // A turn is queued (a microtask, or a task after a yield), or running.
   #scheduled = false;
@@ -398,6 +410,44 @@ export class NalLoop {
     };
   }
 
+  /**
+   * Calls `prepare` in every turn that has entries to visit, before their
+   * visits, with those entries in the order they will be visited (skip
+   * those `removed`): for an owner that does better looking at all its
+   * ready entries together before serving each (a server warming its
+   * store for the requests of every ready client at once).
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { NalConnection, NalLoop } from "@distcache/distcache/nal";
+   *
+   * await using loop = new NalLoop();
+   * const order: string[] = [];
+   * const hook = loop.beforeVisits((entries) => order.push(`prepare ${entries.length}`));
+   * const a = loop.add(new NalConnection(), () => order.push("a"));
+   * const b = loop.add(new NalConnection(), () => order.push("b"));
+   * await loop.idle();
+   * assert.deepEqual(order, ["prepare 2", "a", "b"]);
+   * hook.remove();
+   * a.remove();
+   * b.remove();
+   * ```
+   *
+   * @param prepare Called with the turn's entries.
+   * @returns The hook, to remove it.
+   */
+  beforeVisits(
+    prepare: (entries: readonly NalLoopEntry[]) => void,
+  ): NalLoopHook {
+    this.#prepares = [...this.#prepares, prepare];
+    return {
+      remove: () => {
+        this.#prepares = this.#prepares.filter((p) => p !== prepare);
+      },
+    };
+  }
+
   /** Turns, visits and entries so far. */
   stats(): NalLoopStats {
     return {
@@ -493,6 +543,10 @@ export class NalLoop {
     const batch = this.#ready;
     this.#ready = this.#spare;
     this.#spare = batch;
+    const prepares = this.#prepares;
+    if (batch.length > 0) {
+      for (let i = 0; i < prepares.length; i++) prepares[i](batch);
+    }
     for (let i = 0; i < batch.length; i++) {
       const entry = batch[i];
       setQueued(entry, false);

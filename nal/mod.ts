@@ -114,6 +114,7 @@ export {
   type NalAcceptOptions,
   NalLoop,
   NalLoopEntry,
+  type NalLoopHook,
   type NalLoopStats,
   type NalLoopTimer,
   type NalWatchable,

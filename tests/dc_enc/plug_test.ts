@@ -432,3 +432,92 @@ describe("DcPlug lifetime", () => {
     assert.equal(server.peek()?.requestUid, 4);
   });
 });
+
+describe("DcPlug forEachWaiting()", () => {
+  // The (uid-less) view of what forEachWaiting visits: command and payload.
+  function waiting(plug: DcPlug, max?: number): string[] {
+    const seen: string[] = [];
+    plug.forEachWaiting(
+      (cmd, payload) =>
+        seen.push(`${cmd}:${new TextDecoder().decode(payload)}`),
+      max,
+    );
+    return seen;
+  }
+
+  it("visits the command peek() gives, then those pipelined behind it, taking none", () => {
+    const { plug, feed } = fedPlug();
+    feed(encodeCommand(false, 1, DcCmd.GET, toBytes("a")));
+    feed(encodeCommand(false, 2, DcCmd.HAVE, toBytes("b")));
+    feed(encodeCommand(false, 3, DcCmd.REMOVE, toBytes("c")));
+    plug.io();
+    assert.deepEqual(waiting(plug), [
+      `${DcCmd.GET}:a`,
+      `${DcCmd.HAVE}:b`,
+      `${DcCmd.REMOVE}:c`,
+    ]);
+    assert.deepEqual(waiting(plug, 2), [`${DcCmd.GET}:a`, `${DcCmd.HAVE}:b`]);
+    // Every command is still there, in order, for read().
+    for (const uid of [1, 2, 3]) {
+      assert.equal(plug.read()?.requestUid, uid);
+      assert.ok(plug.consume());
+    }
+    assert.equal(plug.read(), null);
+    assert.deepEqual(waiting(plug), []);
+  });
+
+  it("after consume(), starts at the next command", () => {
+    const { plug, feed } = fedPlug();
+    feed(encodeCommand(false, 1, DcCmd.GET, toBytes("a")));
+    feed(encodeCommand(false, 2, DcCmd.GET, toBytes("b")));
+    plug.io();
+    assert.equal(plug.read()?.requestUid, 1);
+    plug.consume();
+    assert.deepEqual(waiting(plug), [`${DcCmd.GET}:b`]);
+  });
+
+  it("stops at a frame not all there, and at a command of several frames", () => {
+    const { plug, feed } = fedPlug();
+    feed(encodeCommand(false, 1, DcCmd.GET, toBytes("a")));
+    const cut = encodeCommand(false, 2, DcCmd.GET, toBytes("b"));
+    feed(cut.subarray(0, cut.length - 1));
+    plug.io();
+    assert.deepEqual(waiting(plug), [`${DcCmd.GET}:a`]);
+
+    const long = fedPlug();
+    long.feed(encodeCommand(false, 1, DcCmd.GET, toBytes("a")));
+    long.feed(encodeCommand(false, 2, DcCmd.ADD, new Uint8Array(3000)));
+    long.feed(encodeCommand(false, 3, DcCmd.GET, toBytes("c")));
+    long.plug.io();
+    assert.deepEqual(waiting(long.plug), [`${DcCmd.GET}:a`]);
+    // The command of several frames, once it is the one held, is visited
+    // (joined), and so are those behind it.
+    long.plug.read();
+    long.plug.consume();
+    assert.deepEqual(
+      waiting(long.plug).map((s) => s.slice(0, 2)),
+      [`${DcCmd.ADD}:`, `${DcCmd.GET}:`],
+    );
+  });
+
+  it("stops at a frame read() would refuse, which stays refused", () => {
+    const { plug, feed } = fedPlug();
+    feed(encodeCommand(false, 1, DcCmd.GET, toBytes("a")));
+    feed(rawFrame({ uid: 2, op: 1, protoLevel: 0x00120000 }));
+    plug.io();
+    assert.deepEqual(waiting(plug), [`${DcCmd.GET}:a`]);
+    plug.read();
+    assert.equal(plug.consume(), false);
+    assert.notEqual(plug.error, null);
+  });
+
+  it("visits nothing before io() has pulled a command through, or once closed", () => {
+    const { plug, feed } = fedPlug();
+    feed(encodeCommand(false, 1, DcCmd.GET, toBytes("a")));
+    assert.deepEqual(waiting(plug), []);
+    plug.io();
+    assert.equal(waiting(plug).length, 1);
+    plug.close();
+    assert.deepEqual(waiting(plug), []);
+  });
+});

@@ -205,6 +205,40 @@ describe("NalLoop timers and lifetime", () => {
     await within(finished);
   });
 
+  it("beforeVisits() sees each turn's entries before any of them is visited; remove() stops it", async () => {
+    await using loop = new NalLoop();
+    const log: string[] = [];
+    const hook = loop.beforeVisits((entries) => {
+      log.push(
+        `prepare ${entries.filter((e) => !e.removed).map(name).join(",")}`,
+      );
+    });
+    const names = new Map<NalLoopEntry, string>();
+    const name = (e: NalLoopEntry) => names.get(e)!;
+    const a = loop.add(
+      new NalConnection(),
+      (e) => log.push(`visit ${name(e)}`),
+    );
+    const b = loop.add(
+      new NalConnection(),
+      (e) => log.push(`visit ${name(e)}`),
+    );
+    names.set(a, "a").set(b, "b");
+    await loop.idle();
+    assert.deepEqual(log, ["prepare a,b", "visit a", "visit b"]);
+    log.length = 0;
+    b.mark();
+    await loop.idle();
+    assert.deepEqual(log, ["prepare b", "visit b"]);
+    log.length = 0;
+    hook.remove();
+    a.mark();
+    await loop.idle();
+    assert.deepEqual(log, ["visit a"]);
+    a.remove();
+    b.remove();
+  });
+
   it("a visit that throws ends the loop with its error", async () => {
     const loop = new NalLoop();
     loop.add(new NalConnection(), () => {
