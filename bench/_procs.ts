@@ -333,7 +333,10 @@ export function runJson<T>(argv: string[]): Promise<T> {
     child.stdout!.on("data", (d) => out += d);
     child.stderr!.on("data", (d) => err += d);
     child.on("error", reject);
-    child.on("exit", (code) => {
+    // "close", not "exit": a process may be gone while its output is still
+    // on the way (or held by a process it started); "close" comes once
+    // every byte of it has been read.
+    child.on("close", (code) => {
       const line = out.trim().split("\n").pop() ?? "";
       try {
         if (code !== 0) throw new Error(`exit code ${code}`);

@@ -192,7 +192,7 @@ function runChild(
     let out = "";
     p.stdout!.on("data", (d) => out += d);
     p.on("error", reject);
-    p.on("exit", (code) => {
+    p.on("close", (code) => {
       try {
         if (code !== 0) throw new Error(`exit code ${code}`);
         resolve(JSON.parse(out.trim().split("\n").pop()!));

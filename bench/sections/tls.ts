@@ -63,7 +63,7 @@ function sTime(
     child.stdout!.on("data", (d) => out += d);
     child.stderr!.on("data", () => {});
     child.on("error", reject);
-    child.on("exit", () => {
+    child.on("close", () => {
       const wall = (performance.now() - t0) / 1000;
       const m = /(\d+) connections in [\d.]+s;/.exec(out);
       if (m === null) {

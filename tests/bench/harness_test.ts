@@ -4,6 +4,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { interleave } from "../../bench/_interleave.ts";
+import { runJson } from "../../bench/_procs.ts";
 import { README_BEGIN, README_END, spliceReadme } from "../../bench/_report.ts";
 import type { BenchContext } from "../../bench/section.ts";
 import { dcTestOps } from "../../bench/sections/dctest.ts";
@@ -56,6 +57,17 @@ describe("bench harness", () => {
       3,
       "one line per round",
     );
+  });
+
+  it("runJson reads a command's last line once all its output is in, not when it exits", async () => {
+    // The shell exits at once; what it started writes the line 200 ms
+    // later, on the same pipe.
+    const got = await runJson<{ done: number }>([
+      "sh",
+      "-c",
+      `(sleep 0.2; echo '{"done": 1}') & exit 0`,
+    ]);
+    assert.deepEqual(got, { done: 1 });
   });
 
   it("interleave refuses two contenders of one name", async () => {
