@@ -262,23 +262,26 @@ export async function serve(options: ServeOptions = {}): Promise<Server> {
     })
     : null;
   // Each turn, before any client is served, the store is told every id
-  // the ready clients ask for, to fetch their memory together.
+  // the ready clients ask for, to fetch their memory together; a store
+  // that cannot be warmed costs the turns nothing.
   const ready: DcServerClient[] = [];
-  const warming = loop.beforeVisits((batch) => {
-    for (let i = 0; i < batch.length; i++) {
-      const e = batch[i];
-      const client = e.source;
-      if (
-        !e.removed && client instanceof DcServerClient &&
-        entries.get(client) === e
-      ) ready.push(client);
-    }
-    // (A client alone has no neighbour's lookups to overlap with; its own
-    // pipeline would be, but looking for one costs a lone request more
-    // than it gains.)
-    if (ready.length > 1) server.warm(ready);
-    ready.length = 0;
-  });
+  const warming = server.canWarm()
+    ? loop.beforeVisits((batch) => {
+      for (let i = 0; i < batch.length; i++) {
+        const e = batch[i];
+        const client = e.source;
+        if (
+          !e.removed && client instanceof DcServerClient &&
+          entries.get(client) === e
+        ) ready.push(client);
+      }
+      // (A client alone has no neighbour's lookups to overlap with; its own
+      // pipeline would be, but looking for one costs a lone request more
+      // than it gains.)
+      if (ready.length > 1) server.warm(ready);
+      ready.length = 0;
+    })
+    : null;
   const acceptor = loop.accept(list, (conn) => {
     const client = server.newClient(conn, DC_CLIENT_FLAG_IN_SERVER);
     idle?.touch(client);
@@ -301,7 +304,7 @@ export async function serve(options: ServeOptions = {}): Promise<Server> {
 
   const { finished, close } = loopService(loop, async () => {
     acceptor.remove();
-    warming.remove();
+    warming?.remove();
     idle?.close();
     for (const entry of entries.values()) entry.remove();
     entries.clear();

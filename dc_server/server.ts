@@ -554,6 +554,25 @@ export class DcServer {
   }
 
   /**
+   * Whether the store can be warmed ({@linkcode DcServer.prototype.warm}
+   * does anything): it offers `warm` (the default store does; a Redis
+   * store does not).
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { DcServer } from "@distcache/distcache/dc_server";
+   *
+   * const server = new DcServer(1024);
+   * assert.equal(server.canWarm(), true); // the default store
+   * server.close();
+   * ```
+   */
+  canWarm(): boolean {
+    return typeof this.#cache.warm === "function";
+  }
+
+  /**
    * Whether the store can be snapshotted: it offers `exportSessions` and
    * `importSession` (the default store does; a Redis store does not).
    */
